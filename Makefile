@@ -1,0 +1,63 @@
+# boxoffice - `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+# uv itself: the one on PATH, or a private copy bootstrapped with pip into .tools/
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+RUN := $(UV) run --frozen --no-sync
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 1
+
+.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps bench fuzz clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced ## Create the environment (.venv) from the lock file
+
+migrate: install ## Apply the database migrations
+	$(RUN) boxoffice migrate
+
+demo: migrate ## Load the demo data (idempotent)
+	$(RUN) boxoffice demo
+
+run: migrate ## Set up, load demo data on first start, and serve on http://127.0.0.1:8000
+	@$(RUN) boxoffice demo --if-empty
+	@echo ""
+	@echo "  boxoffice is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
+	@echo "  sign in with admin@boxoffice.localhost, owner@boxoffice.localhost or customer@boxoffice.localhost"
+	@echo "  password for all three: popcorn-and-a-movie   (emails land in var/outbox/)"
+	@echo ""
+	$(RUN) boxoffice serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+lint: install ## Lint with ruff
+	$(RUN) ruff check src tests bench migrations
+	$(RUN) ruff format --check src tests bench migrations
+
+fmt: install ## Format and fix with ruff
+	$(RUN) ruff format src tests bench migrations
+	$(RUN) ruff check --fix src tests bench migrations
+
+typecheck: install ## Type check with mypy (strict)
+	$(RUN) mypy
+
+pytest: install ## Run the test suite only
+	$(RUN) pytest
+
+test: install lint typecheck pytest ## Install what the tests need, then lint, type check and run the whole suite
+
+clean: ## Remove the environment and local data (var/)
+	rm -rf .venv .tools var .mypy_cache .ruff_cache .pytest_cache

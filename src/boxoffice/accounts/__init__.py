@@ -1,0 +1,1 @@
+"""Accounts: users, roles, tokens, two-factor, email verification and password reset."""

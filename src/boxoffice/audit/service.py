@@ -1,0 +1,33 @@
+"""Write and read the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boxoffice.audit.models import AuditEntry
+
+
+async def log_action(
+    session: AsyncSession,
+    *,
+    action: str,
+    actor_id: int | None,
+    subject_type: str = "",
+    subject_id: str | int = "",
+    ip: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Record `action` in the same transaction as the change it describes."""
+    entry = AuditEntry(
+        action=action,
+        actor_id=actor_id,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        ip=ip,
+        data=data or {},
+    )
+    session.add(entry)
+    await session.flush()
+    return entry

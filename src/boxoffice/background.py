@@ -1,0 +1,23 @@
+"""Background loops started with the app (outbox delivery, hold sweeper), each resilient to errors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import FastAPI
+
+log = logging.getLogger("boxoffice.background")
+
+Loop = Callable[[FastAPI], Coroutine[Any, Any, None]]
+
+
+def _loops() -> list[tuple[str, Loop]]:
+    return []
+
+
+def start_background_tasks(app: FastAPI) -> list[asyncio.Task[None]]:
+    """Start every background loop as a task; the lifespan cancels them on shutdown."""
+    return [asyncio.create_task(loop(app), name=f"boxoffice-{name}") for name, loop in _loops()]

@@ -1,0 +1,1 @@
+"""The catalogue: movies, genres, people and their credits."""

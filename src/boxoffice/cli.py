@@ -1,0 +1,108 @@
+"""The `boxoffice` command: serve, migrate, create-admin, demo and maintenance tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from boxoffice.config import ConfigError, get_settings
+
+app = typer.Typer(help="boxoffice: movie-ticket booking for cinema chains.", no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the web app and the API with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    try:
+        settings.resolve_secret_key()
+    except ConfigError as exc:
+        _fail(str(exc))
+    if workers > 1 and settings.is_sqlite:
+        typer.secho("Note: several workers on SQLite serialise writes; PostgreSQL scales better.", err=True)
+    uvicorn.run(
+        "boxoffice.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        timeout_graceful_shutdown=10,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
+    """Apply the database migrations (creates the SQLite file when needed)."""
+    from boxoffice.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True, help="The admin's email address.")],
+    full_name: Annotated[str, typer.Option(help="The admin's name.")] = "Administrator",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Create an admin account; the password comes from a prompt or stdin, never the command line."""
+    from boxoffice.accounts.commands import create_admin_account
+
+    password = _read_password(password_stdin)
+    try:
+        asyncio.run(create_admin_account(get_settings(), email=email, password=password, full_name=full_name))
+    except Exception as exc:
+        _fail(f"could not create the admin: {getattr(exc, 'message', exc)}")
+    typer.echo(f"admin {email} created")
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option(help="Only when the database has no users yet.")] = False,
+) -> None:
+    """Load the demo data: accounts, cinemas, movies, a week of showtimes (idempotent)."""
+    from boxoffice.demo import load_demo
+
+    summary = asyncio.run(load_demo(get_settings(), only_if_empty=if_empty))
+    typer.echo(summary)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,114 @@
+"""One Settings object for the whole service, read from the environment (prefix BOXOFFICE_) and `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change-me", "dev", "development", "test"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the service; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    """Every knob of boxoffice; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="BOXOFFICE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+    smtp_url: str = ""
+    email_from: str = "boxoffice <no-reply@boxoffice.localhost>"
+
+    redis_url: str = ""
+
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    jwt_issuer: str = "boxoffice"
+    jwt_audience: str = "boxoffice-api"
+    verification_token_hours: int = Field(default=48, ge=1)
+    reset_token_minutes: int = Field(default=60, ge=5)
+    require_mfa_for_admins: bool = False
+
+    login_attempts_per_15min: int = Field(default=5, ge=1)
+    ip_requests_per_hour: int = Field(default=20, ge=1)
+
+    hold_minutes: int = Field(default=10, ge=1, le=120)
+    payment_grace_minutes: int = Field(default=2, ge=0, le=30)
+    max_seats_per_booking: int = Field(default=10, ge=1, le=100)
+    max_held_bookings: int = Field(default=3, ge=1, le=50)
+    sales_close_minutes: int = Field(default=0, ge=0)
+    cleaning_minutes: int = Field(default=15, ge=0, le=240)
+    sweep_interval_seconds: float = Field(default=30.0, gt=0)
+
+    payment_provider: Literal["simulated", "stripe"] = "simulated"
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'boxoffice.db'}"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """True when running for real users."""
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where emails are written as .eml files when no SMTP server is configured."""
+        return self.var_dir / "outbox"
+
+    def resolve_secret_key(self) -> str:
+        """The signing key: explicit in production, generated once and kept under var/ otherwise."""
+        key = self.secret_key.strip()
+        if key:
+            if self.is_production and (len(key) < MIN_SECRET_LENGTH or key.lower() in _PLACEHOLDERS):
+                raise ConfigError(
+                    f"BOXOFFICE_SECRET_KEY is too weak for production: use at least {MIN_SECRET_LENGTH} "
+                    "random characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+            return key
+        if self.is_production:
+            raise ConfigError(
+                "BOXOFFICE_SECRET_KEY must be set when BOXOFFICE_ENV=production "
+                "(generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

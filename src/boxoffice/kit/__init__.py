@@ -1,0 +1,1 @@
+"""Small shared pieces used by every domain: clock, ids, money, pagination."""

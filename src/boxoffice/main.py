@@ -1,0 +1,89 @@
+"""The application factory: settings, database, middleware, routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from boxoffice import __version__
+from boxoffice.config import Settings, get_settings
+from boxoffice.db import create_engine, create_sessionmaker
+from boxoffice.kit.logs import configure_logging
+from boxoffice.middleware import RequestContextMiddleware
+from boxoffice.problems import register_error_handlers
+
+log = logging.getLogger("boxoffice")
+
+API_PREFIX = "/api/v1"
+
+OPENAPI_TAGS = [
+    {"name": "accounts", "description": "Registration, sign-in, tokens, profile, two-factor."},
+    {"name": "admin", "description": "Users and roles, the audit log (admins)."},
+    {"name": "catalog", "description": "Movies, people, genres."},
+    {"name": "venues", "description": "Cinemas, screens and seat layouts."},
+    {"name": "showtimes", "description": "Showtimes, seat maps, best available seats, live seat events."},
+    {"name": "booking", "description": "Holds, payments, tickets, changes, cancellations, check-in."},
+    {"name": "payments", "description": "Payment provider webhooks."},
+    {"name": "analytics", "description": "Occupancy and revenue."},
+    {"name": "operations", "description": "Health, readiness, metrics."},
+]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from boxoffice.background import start_background_tasks
+
+    tasks = start_background_tasks(app) if app.state.run_background else []
+    log.info("boxoffice %s ready (%s)", __version__, app.state.settings.env)
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await app.state.shutdown()
+
+
+def _include_routers(app: FastAPI) -> None:
+    from boxoffice import health
+    from boxoffice.accounts import admin_api as accounts_admin_api
+    from boxoffice.accounts import api as accounts_api
+    from boxoffice.audit import api as audit_api
+
+    app.include_router(health.router)
+    for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
+        app.include_router(router, prefix=API_PREFIX)
+
+
+def create_app(settings: Settings | None = None, *, run_background: bool = True) -> FastAPI:
+    """Build the boxoffice ASGI app for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+    configure_logging(json=settings.is_production, level=settings.log_level)
+    settings.secret_key = settings.resolve_secret_key()
+
+    app = FastAPI(
+        title="boxoffice",
+        version=__version__,
+        description="Movie-ticket booking: catalogue, live seat maps, holds, payments and signed e-tickets.",
+        lifespan=_lifespan,
+        openapi_tags=OPENAPI_TAGS,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.run_background = run_background
+
+    async def shutdown() -> None:
+        await engine.dispose()
+
+    app.state.shutdown = shutdown
+    _include_routers(app)
+    register_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

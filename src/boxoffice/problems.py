@@ -1,0 +1,138 @@
+"""Render every error as RFC 9457 problem+json with a stable `code` (HTML pages get their own renderer)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from boxoffice.errors import AppError, Conflict, ServiceUnavailable
+from boxoffice.kit.logs import request_id_var
+
+log = logging.getLogger("boxoffice.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def problem(
+    status: int, code: str, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": f"https://boxoffice.dev/problems/{code}" if code else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    body.update(extra)
+    return Response(
+        orjson.dumps(body, default=str), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _loc(loc: Any) -> list[str | int]:
+    return [p if isinstance(p, int | str) else str(p) for p in loc]
+
+
+def _app_error(request: Request, exc: AppError) -> Response:
+    renderer = getattr(request.app.state, "html_error_renderer", None)
+    if renderer is not None and renderer.wants_html(request):
+        html: Response = renderer.render(request, exc.status, exc.code, exc.message)
+        return html
+    return problem(exc.status, exc.code, exc.title, exc.message, headers=exc.headers, **exc.extra)
+
+
+def _classify_db_error(exc: Exception) -> AppError:
+    if isinstance(exc, IntegrityError):
+        return Conflict("The change conflicts with existing data.", code="conflict")
+    return ServiceUnavailable(
+        "The database is unavailable right now; please retry.", code="database_unavailable"
+    )
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, PoolTimeout | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        text = str(exc.orig).lower()
+        needles = (
+            "connection",
+            "database is locked",
+            "lock timeout",
+            "canceling statement",
+            "the database system is",
+            "terminating",
+            "readonly",
+            "read-only",
+            "disk",
+            "deadlock",
+        )
+        return any(n in text for n in needles)
+    return False
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the handlers: AppError, validation, HTTP, database and the last-resort 500."""
+
+    @app.exception_handler(AppError)
+    async def _on_app_error(request: Request, exc: AppError) -> Response:
+        return _app_error(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [
+            {"loc": _loc(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+        renderer = getattr(request.app.state, "html_error_renderer", None)
+        if renderer is not None and renderer.wants_html(request):
+            html: Response = renderer.render(request, 422, "validation_error", f"Please check: {fields}")
+            return html
+        return problem(422, "validation_error", "Invalid input", f"Invalid input: {fields}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        err = AppError(str(exc.detail), code=code, status=exc.status_code, headers=dict(exc.headers or {}))
+        err.title = str(exc.detail)
+        return _app_error(request, err)
+
+    @app.exception_handler(DBAPIError)
+    async def _on_db(request: Request, exc: DBAPIError) -> Response:
+        if isinstance(exc, IntegrityError) or _is_unavailable(exc):
+            log.warning("database error: %s", exc.orig)
+            return _app_error(request, _classify_db_error(exc))
+        log.exception("unexpected database error")
+        return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+    @app.exception_handler(Exception)
+    async def _on_any(request: Request, exc: Exception) -> Response:
+        if _is_unavailable(exc):
+            log.warning("dependency unavailable: %r", exc)
+            return _app_error(request, _classify_db_error(exc))
+        log.exception("unhandled error")
+        return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")

@@ -1,0 +1,1 @@
+"""Showtimes: scheduling a movie on a screen, its prices, and its seat inventory."""

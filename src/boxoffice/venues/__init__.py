@@ -1,0 +1,1 @@
+"""Venues: cinemas, their screens and seat layouts."""

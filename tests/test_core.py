@@ -1,0 +1,74 @@
+"""The application core: health, readiness, metrics, problem+json errors, body limits, request ids."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from boxoffice.config import ConfigError, Settings
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "ok"
+
+
+async def test_metrics_are_prometheus_text(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert "boxoffice_http_requests_total" in response.text
+
+
+async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/does-not-exist")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "not_found"
+    assert body["status"] == 404
+
+
+async def test_request_id_is_echoed_and_generated(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    generated = await client.get("/healthz")
+    assert len(generated.headers["x-request-id"]) == 16
+
+
+async def test_huge_body_is_413(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/login",
+        content=b"{" + b" " * 2_000_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "boxoffice"
+
+
+def test_production_refuses_missing_secret(tmp_path: object) -> None:
+    with pytest.raises(ConfigError, match="BOXOFFICE_SECRET_KEY must be set"):
+        Settings(env="production", secret_key="").resolve_secret_key()
+
+
+def test_production_refuses_weak_secret() -> None:
+    with pytest.raises(ConfigError, match="too weak"):
+        Settings(env="production", secret_key="changeme").resolve_secret_key()
+
+
+def test_development_secret_is_generated_once(tmp_path: object) -> None:
+    from pathlib import Path
+
+    settings = Settings(env="development", secret_key="", var_dir=Path(str(tmp_path)))
+    first = settings.resolve_secret_key()
+    assert len(first) >= 32
+    assert settings.resolve_secret_key() == first
+    assert (Path(str(tmp_path)) / "secret_key").stat().st_mode & 0o077 == 0
