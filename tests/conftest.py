@@ -10,7 +10,6 @@ half is skipped (and reported) when the server does not answer.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -193,9 +192,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "[postgres" in item.nodeid or "-postgres" in item.nodeid:
             item.add_marker(pytest.mark.postgres)
-
-
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    """The default asyncio policy."""
-    return asyncio.DefaultEventLoopPolicy()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 15:59:54.353397+00:00
+Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
@@ -302,6 +302,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("booking_id", sa.Integer(), nullable=True),
+        sa.Column("holder_id", sa.Integer(), nullable=True),
         sa.Column("hold_expires_at", boxoffice.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(

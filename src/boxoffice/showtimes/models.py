@@ -84,6 +84,7 @@ class ShowtimeSeat(Base):
         Enum(SeatStatus, native_enum=False, length=16), default=SeatStatus.available
     )
     booking_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    holder_id: Mapped[int | None] = mapped_column(Integer, default=None)  # the user holding/owning it
     hold_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer, default=0)
 
