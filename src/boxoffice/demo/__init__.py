@@ -1,4 +1,7 @@
-"""Demo data for `make run`: accounts, and (from the domains that provide them) catalogue and bookings."""
+"""Demo data for `make run`: accounts, then the catalogue (demo/catalog.py) and bookings (demo/bookings.py).
+
+Each part is idempotent: it looks for what it would create before creating it.
+"""
 
 from __future__ import annotations
 
