@@ -57,6 +57,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
         app.include_router(router, prefix=API_PREFIX)
+    from boxoffice.analytics import api as analytics_api
+
+    app.include_router(analytics_api.router, prefix=API_PREFIX)
 
 
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> FastAPI:

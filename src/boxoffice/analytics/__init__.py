@@ -1,0 +1,1 @@
+"""Analytics: tickets sold, revenue and occupancy per day, per movie and per showtime."""
