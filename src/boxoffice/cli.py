@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -102,6 +103,47 @@ def demo(
 
     summary = asyncio.run(load_demo(get_settings(), only_if_empty=if_empty))
     typer.echo(summary)
+
+
+@app.command()
+def backup(
+    destination: Annotated[
+        Path | None, typer.Argument(help="Backup file, or a directory for it (default var/backups/).")
+    ] = None,
+) -> None:
+    """Back up the database: SQLite online backup (checked), or pg_dump for PostgreSQL."""
+    from boxoffice.ops.backup import BackupError
+    from boxoffice.ops.backup import backup as run_backup
+
+    settings = get_settings()
+    destination = destination or settings.var_dir / "backups"
+    if not destination.suffix:
+        destination.mkdir(parents=True, exist_ok=True)
+    try:
+        result = run_backup(settings.database_url, destination)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"backup written: {result.path} ({result.size_bytes} bytes, integrity ok)")
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(help="A file written by `boxoffice backup`.")],
+    force: Annotated[
+        bool, typer.Option(help="Replace the existing database (stop the server first).")
+    ] = False,
+) -> None:
+    """Restore the database from a backup; refuses to replace existing data without --force."""
+    from boxoffice.ops.backup import BackupError
+    from boxoffice.ops.backup import restore as run_restore
+
+    try:
+        result = run_restore(backup_file, get_settings().database_url, force=force)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"restored from {result.path}; integrity ok")
 
 
 if __name__ == "__main__":  # pragma: no cover

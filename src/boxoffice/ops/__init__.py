@@ -1,0 +1,1 @@
+"""Operations tooling: backups and restores of the database."""
