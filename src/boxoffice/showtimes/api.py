@@ -1,0 +1,204 @@
+"""JSON routes of showtimes, seat maps and best available seats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import ORJSONResponse
+
+from boxoffice.accounts.deps import OptionalUser, StaffUser
+from boxoffice.deps import SessionDep, SettingsDep
+from boxoffice.kit.money import Money
+from boxoffice.kit.pagination import Page, PageDep
+from boxoffice.showtimes import service
+from boxoffice.showtimes.models import Showtime
+from boxoffice.showtimes.schemas import (
+    BestBlock,
+    BestSeatRead,
+    SeatMap,
+    ShowtimeCreate,
+    ShowtimeRead,
+    ShowtimeUpdate,
+)
+from boxoffice.showtimes.seatmap import build_seat_map
+from boxoffice.venues.models import SeatType
+
+router = APIRouter(tags=["showtimes"])
+
+ShowtimeId = Annotated[int, Query(ge=1)]
+
+
+def _read(
+    showtime: Showtime,
+    *,
+    movie_title: str,
+    cinema_name: str,
+    screen_name: str,
+    timezone: str,
+    seats_available: int | None = None,
+) -> ShowtimeRead:
+    tz = ZoneInfo(timezone)
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(tz)
+
+    return ShowtimeRead(
+        id=showtime.id,
+        movie_id=showtime.movie_id,
+        movie_title=movie_title,
+        cinema_id=showtime.cinema_id,
+        cinema_name=cinema_name,
+        screen_id=showtime.screen_id,
+        screen_name=screen_name,
+        timezone=timezone,
+        starts_at=showtime.starts_at,
+        starts_at_local=local(showtime.starts_at),
+        ends_at=showtime.ends_at,
+        ends_at_local=local(showtime.ends_at),
+        format=showtime.format,
+        language=showtime.language,
+        subtitles=showtime.subtitles,
+        prices={k: Money(amount=v, currency=showtime.currency) for k, v in showtime.prices.items()},
+        sales_close_at=showtime.sales_close_at,
+        status=showtime.status,
+        seats_total=showtime.seats_total,
+        seats_available=seats_available,
+    )
+
+
+def _from_context(ctx: service.ShowtimeContext, seats_available: int | None = None) -> ShowtimeRead:
+    return _read(
+        ctx.showtime,
+        movie_title=ctx.movie.title,
+        cinema_name=ctx.cinema.name,
+        screen_name=ctx.screen.name,
+        timezone=ctx.cinema.timezone,
+        seats_available=seats_available,
+    )
+
+
+@router.get("/showtimes", response_model=Page[ShowtimeRead])
+async def list_showtimes(
+    session: SessionDep,
+    page: PageDep,
+    cinema_id: Annotated[int | None, Query(ge=1)] = None,
+    movie_id: Annotated[int | None, Query(ge=1)] = None,
+    day: Annotated[date | None, Query(alias="date", description="a day in each cinema's local time")] = None,
+    fmt: Annotated[str | None, Query(alias="format", max_length=32)] = None,
+    language: Annotated[str | None, Query(max_length=16)] = None,
+) -> Page[ShowtimeRead]:
+    """Scheduled showtimes: upcoming ones, or those of `date`; filter by cinema, movie, format, language."""
+    rows, total, available = await service.list_showtimes(
+        session,
+        cinema_id=cinema_id,
+        movie_id=movie_id,
+        day=day,
+        fmt=fmt,
+        language=language,
+        offset=page.offset,
+        limit=page.per_page,
+    )
+    items = [
+        _read(
+            st,
+            movie_title=title,
+            screen_name=screen,
+            cinema_name=cinema,
+            timezone=tz,
+            seats_available=available.get(st.id, 0),
+        )
+        for st, title, screen, cinema, tz in rows
+    ]
+    return Page(items=items, total=total, page=page.page, per_page=page.per_page)
+
+
+@router.post("/showtimes", response_model=ShowtimeRead, status_code=status.HTTP_201_CREATED)
+async def create_showtime(
+    data: ShowtimeCreate, session: SessionDep, user: StaffUser, settings: SettingsDep
+) -> ShowtimeRead:
+    """Schedule a movie on one of the caller's screens; 409 `screen_busy` when it overlaps another."""
+    ctx = await service.create_showtime(
+        session, data=data, actor=user, default_sales_close_minutes=settings.sales_close_minutes
+    )
+    return _from_context(ctx, seats_available=ctx.showtime.seats_total)
+
+
+@router.get("/showtimes/{showtime_id}", response_model=ShowtimeRead)
+async def get_showtime(showtime_id: int, session: SessionDep) -> ShowtimeRead:
+    """One showtime with its seats still for sale."""
+    ctx = await service.load_showtime_context(session, showtime_id=showtime_id)
+    return _from_context(ctx, await service.seats_available(session, showtime_id=showtime_id))
+
+
+@router.patch("/showtimes/{showtime_id}", response_model=ShowtimeRead)
+async def update_showtime(
+    showtime_id: int, data: ShowtimeUpdate, session: SessionDep, user: StaffUser
+) -> ShowtimeRead:
+    """Change a showtime of the caller's cinemas."""
+    showtime = await service.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    ctx = await service.update_showtime(session, showtime=showtime, data=data, actor=user)
+    return _from_context(ctx)
+
+
+@router.delete("/showtimes/{showtime_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_showtime(showtime_id: int, session: SessionDep, user: StaffUser) -> Response:
+    """Delete a showtime without sold or held seats; 409 `has_bookings` otherwise."""
+    showtime = await service.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    await service.delete_showtime(session, showtime=showtime, actor=user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/showtimes/{showtime_id}/seats",
+    response_model=SeatMap,
+    responses={304: {"description": "The seat map has not changed since the given ETag."}},
+)
+async def seat_map(
+    showtime_id: int,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> Response:
+    """Every seat with its status and price, counts per status, and an ETag (304 when unchanged)."""
+    answer = await build_seat_map(
+        session, showtime_id=showtime_id, user_id=user.id if user else None, if_none_match=if_none_match
+    )
+    headers = {"Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
+    if answer is None:
+        etag = if_none_match or ""
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})
+    return ORJSONResponse(answer.body, headers={**headers, "ETag": answer.etag})
+
+
+@router.get("/showtimes/{showtime_id}/seats/best", response_model=BestBlock)
+async def best_seats(
+    showtime_id: int,
+    session: SessionDep,
+    count: Annotated[int, Query(ge=1, le=20)],
+    accessible: bool = False,
+) -> BestBlock:
+    """The best free block of `count` seats together; 409 `no_block_available` when none fits."""
+    ctx = await service.load_showtime_context(session, showtime_id=showtime_id)
+    block = await service.find_best_seats(
+        session, showtime_id=showtime_id, count=count, accessible=accessible
+    )
+    currency = ctx.showtime.currency
+    prices = ctx.showtime.prices
+    seats = [
+        BestSeatRead(
+            seat_id=s.seat_id,
+            row=s.row,
+            number=s.number,
+            x=s.x,
+            y=s.y,
+            type=SeatType(s.seat_type),
+            price=Money(amount=prices.get(s.seat_type, 0), currency=currency),
+        )
+        for s in block
+    ]
+    total = Money(amount=sum(s.price.amount for s in seats), currency=currency)
+    return BestBlock(showtime_id=showtime_id, count=count, seats=seats, total=total)
