@@ -58,8 +58,10 @@ def _include_routers(app: FastAPI) -> None:
     for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
         app.include_router(router, prefix=API_PREFIX)
     from boxoffice.analytics import api as analytics_api
+    from boxoffice.web import install as install_web
 
     app.include_router(analytics_api.router, prefix=API_PREFIX)
+    install_web(app)  # the pages at the root, their session/CSRF/CSP middleware and HTML error pages
 
 
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> FastAPI:

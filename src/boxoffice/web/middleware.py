@@ -1,0 +1,183 @@
+"""Pure-ASGI middleware of the pages: the session cookie, CSRF on cookie-authenticated API calls, CSP.
+
+It reads the signed session cookie, checks it against the account (revocation), sets
+`request.state.session_user_id` (which `accounts.deps.get_optional_user` honours, so the JSON API works
+for a signed-in page too) and `request.state.web_session`. An unsafe `/api/` request authenticated by the
+cookie alone must carry the session's token in `X-CSRF-Token`; bearer-token requests are not affected.
+"""
+
+from __future__ import annotations
+
+import logging
+from http.cookies import CookieError, SimpleCookie
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from boxoffice.config import Settings
+from boxoffice.db import transaction
+from boxoffice.web import repository
+from boxoffice.web.sessions import (
+    COOKIE_NAME,
+    MAX_AGE_SECONDS,
+    WebSession,
+    csrf_matches,
+    signing_key,
+    stamp_of,
+)
+
+log = logging.getLogger("boxoffice.web")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+PAGE_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+# Swagger UI and ReDoc load their own inline code: they keep FastAPI's defaults.
+_NO_CSP_PREFIXES = ("/docs", "/redoc", "/openapi.json")
+
+
+def _cookie_value(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            try:
+                jar = SimpleCookie(value.decode("latin-1"))
+            except CookieError:
+                continue
+            morsel = jar.get(COOKIE_NAME)
+            if morsel is not None:
+                return morsel.value
+    return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope["headers"]:
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def set_cookie_header(value: str, *, secure: bool, max_age: int = MAX_AGE_SECONDS) -> bytes:
+    """The Set-Cookie header of the session cookie."""
+    parts = [f"{COOKIE_NAME}={value}", "Path=/", "HttpOnly", "SameSite=Lax", f"Max-Age={max_age}"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode()
+
+
+class WebSessionMiddleware:
+    """Load and check the page session, guard cookie-authenticated API writes, add page headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        page_headers = not path.startswith(("/api/", *_NO_CSP_PREFIXES))
+        if path.startswith("/static/") or path in ("/healthz", "/readyz", "/metrics"):
+            await self.app(scope, receive, self._headers_only(send, page_headers))
+            return
+        fastapi_app = scope["app"]
+        settings: Settings = fastapi_app.state.settings
+        key = signing_key(settings.secret_key)
+        raw = _cookie_value(scope)
+        session = (WebSession.loads(raw, key) if raw else None) or WebSession(dirty=raw is not None)
+        state = scope.setdefault("state", {})
+        state["web_session"] = session
+        if session.uid is not None and await self._still_valid(fastapi_app, session):
+            state["session_user_id"] = session.uid
+        if (
+            path.startswith("/api/")
+            and scope["method"] in UNSAFE_METHODS
+            and "session_user_id" in state
+            and _header(scope, b"authorization") is None
+            and not csrf_matches(session, _header(scope, b"x-csrf-token"))
+        ):
+            await self._refuse_csrf(send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if session.dirty:
+                    value = session.dumps(key)
+                    headers.append((b"set-cookie", set_cookie_header(value, secure=settings.is_production)))
+                    session.dirty = False
+                if page_headers:
+                    headers = self._add_page_headers(headers, secure=settings.is_production)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+    async def _still_valid(self, fastapi_app: object, session: WebSession) -> bool:
+        """False (and the session signed out) when the account is gone or its sessions were revoked."""
+        assert session.uid is not None
+        try:
+            async with transaction(fastapi_app.state.sessionmaker, write=False) as db:  # type: ignore[attr-defined]
+                account = await repository.session_account(db, user_id=session.uid)
+        except Exception:
+            log.warning("could not check a page session; treating the request as anonymous", exc_info=True)
+            return False
+        if (
+            account is None
+            or not account.is_active
+            or account.deleted_at is not None
+            or stamp_of(account.password_changed_at, account.tokens_valid_after) != session.stamp
+        ):
+            session.sign_out()
+            return False
+        return True
+
+    @staticmethod
+    def _add_page_headers(headers: list[tuple[bytes, bytes]], *, secure: bool) -> list[tuple[bytes, bytes]]:
+        existing = {k.lower() for k, _ in headers}
+        extra = [h for h in PAGE_HEADERS if h[0] not in existing]
+        content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+        if content_type.startswith(b"text/html") and b"cache-control" not in existing:
+            extra.append((b"cache-control", b"no-store"))
+        if secure:
+            extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+        return headers + extra
+
+    def _headers_only(self, send: Send, page_headers: bool) -> Send:
+        async def wrapper(message: Message) -> None:
+            if page_headers and message["type"] == "http.response.start":
+                message["headers"] = self._add_page_headers(list(message.get("headers", [])), secure=False)
+            await send(message)
+
+        return wrapper
+
+    @staticmethod
+    async def _refuse_csrf(send: Send) -> None:
+        body = orjson.dumps(
+            {
+                "type": "https://boxoffice.dev/problems/csrf_failed",
+                "title": "Forbidden",
+                "status": 403,
+                "detail": "A signed-in page request must carry its X-CSRF-Token header.",
+                "code": "csrf_failed",
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
