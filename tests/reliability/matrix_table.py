@@ -1,0 +1,234 @@
+"""The authorization matrix: every route x {anonymous, customer A, customer B, owner X, owner Y, admin}.
+
+Read a row as: `expect` = answers for anonymous, customer_a, customer_b, owner_x, owner_y, admin.
+Owner X runs the cinema of the showtime that customer A booked; owner Y runs another cinema.
+Rows are written from /work/shared/API.md; test_matrix.py fails when a route of the app has no row.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from boxoffice.accounts.models import Role
+from tests.factories.accounts import DEFAULT_PASSWORD
+from tests.reliability.matrix_ctx import API, CARD_OK, Ctx, Row
+
+STRONG = "a much longer Passphrase 42 for tests"
+
+
+def _email(_ctx: Ctx, actor: str) -> dict[str, Any]:
+    return {
+        "email": f"new-{actor}-{secrets.token_hex(3)}@example.com",
+        "password": STRONG,
+        "full_name": "New",
+    }
+
+
+async def _a_ref(ctx: Ctx, _actor: str) -> tuple[str]:
+    return ((await ctx.booking_a())["reference"],)
+
+
+async def _fresh_held_ref(ctx: Ctx, _actor: str) -> tuple[str]:
+    return ((await ctx.booking("customer_a", paid=False))["reference"],)
+
+
+async def _fresh_paid_ref(ctx: Ctx, _actor: str) -> tuple[str]:
+    return ((await ctx.booking("customer_a", paid=True))["reference"],)
+
+
+async def _a_ticket_code(ctx: Ctx, _actor: str) -> dict[str, Any]:
+    booking = await ctx.booking("customer_a", paid=True)
+    return {"code": booking["tickets"][0]["code"]}
+
+
+async def _fresh_customer_id(ctx: Ctx, _actor: str) -> tuple[int]:
+    return ((await ctx.fresh_user(Role.customer))[0],)
+
+
+async def _fresh_show_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return ((await ctx.fresh_showtime("owner_x")).showtime_id,)
+
+
+async def _fresh_cinema_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return ((await ctx.fresh_showtime("owner_x")).cinema_id,)
+
+
+async def _fresh_genre(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (await ctx.genre(),)
+
+
+async def _fresh_person(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (await ctx.person("owner_x"),)
+
+
+async def _fresh_movie_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (await ctx.movie("owner_x"),)
+
+
+def _show_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (ctx.world.show_x.showtime_id,)
+
+
+def _cinema_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (ctx.world.show_x.cinema_id,)
+
+
+def _screen_x(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (ctx.world.show_x.screen_id,)
+
+
+def _user_b(ctx: Ctx, _actor: str) -> tuple[int]:
+    return (ctx.uid("customer_b"),)
+
+
+def _login_a(ctx: Ctx, _actor: str) -> dict[str, Any]:
+    return {"email": ctx.world.users["customer_a"].email, "password": DEFAULT_PASSWORD}
+
+
+def _form_login_a(ctx: Ctx, _actor: str) -> dict[str, Any]:
+    return {"username": ctx.world.users["customer_a"].email, "password": DEFAULT_PASSWORD}
+
+
+async def _screen_body(ctx: Ctx, _actor: str) -> dict[str, Any]:
+    return {"name": f"S-{secrets.token_hex(3)}", "formats": ["2D"], "layout": ["AAAA", "AAAA"]}
+
+
+def _showtime_body(ctx: Ctx, _actor: str) -> dict[str, Any]:
+    import datetime as dt
+
+    from boxoffice.kit.clock import utc_now
+
+    start = utc_now() + dt.timedelta(days=30, hours=secrets.randbelow(500))
+    return {
+        "movie_id": ctx.world.show_x.movie_id,
+        "screen_id": ctx.world.show_x.screen_id,
+        "starts_at": start.isoformat(),
+        "format": "2D",
+        "language": "en",
+        "prices": {"standard": 1000},
+    }
+
+
+PUBLIC = "ok ok ok ok ok ok"
+SIGNED_IN = "401 ok ok ok ok ok"
+ADMIN_ONLY = "401 403 403 403 403 ok"
+STAFF = "401 403 403 ok ok ok"
+OWNER_X = "401 403 403 ok 403 ok"  # public resource of owner X: others see it but may not change it
+BOOKING_READ = "401 ok 404 ok 404 ok"  # customer A's booking at owner X's cinema
+
+MATRIX: dict[str, Row] = {
+    # operations and documentation
+    "GET /healthz": Row(PUBLIC),
+    "GET /readyz": Row(PUBLIC),
+    "GET /metrics": Row(PUBLIC, note="operator endpoint; restrict at the proxy"),
+    "GET /openapi.json": Row(PUBLIC),
+    "GET /docs": Row(PUBLIC),
+    "GET /docs/oauth2-redirect": Row(PUBLIC),
+    "GET /redoc": Row(PUBLIC),
+    # accounts
+    f"POST {API}/auth/register": Row("201 201 201 201 201 201", json=_email),
+    f"POST {API}/auth/verify-email": Row("400 400 400 400 400 400", json={"token": "forged"}),
+    f"POST {API}/auth/resend-verification": Row("202 202 202 202 202 202", json={"email": "x@example.com"}),
+    f"POST {API}/auth/login": Row(PUBLIC, json=_login_a),
+    f"POST {API}/auth/token": Row(PUBLIC, form=_form_login_a),
+    f"POST {API}/auth/refresh": Row("401 401 401 401 401 401", json={"refresh_token": "forged"}),
+    f"POST {API}/auth/logout": Row("401 in in in in in", json={"refresh_token": "forged"}),
+    f"POST {API}/auth/logout-all": Row("401 ok ok ok ok ok", fresh_actor=Role.customer),
+    f"POST {API}/auth/password/forgot": Row("202 202 202 202 202 202", json={"email": "x@example.com"}),
+    f"POST {API}/auth/password/reset": Row(
+        "400 400 400 400 400 400", json={"token": "forged", "new_password": STRONG}
+    ),
+    f"GET {API}/me": Row(SIGNED_IN),
+    f"PATCH {API}/me": Row(SIGNED_IN, json={"full_name": "Renamed"}),
+    f"DELETE {API}/me": Row(SIGNED_IN, json={"password": DEFAULT_PASSWORD}, fresh_actor=Role.customer),
+    f"POST {API}/me/password": Row(
+        SIGNED_IN,
+        json={"current_password": DEFAULT_PASSWORD, "new_password": STRONG},
+        fresh_actor=Role.customer,
+    ),
+    f"POST {API}/me/mfa/totp/setup": Row(SIGNED_IN, fresh_actor=Role.customer),
+    f"POST {API}/me/mfa/totp/enable": Row(
+        "401 in in in in in", json={"otp": "000000"}, fresh_actor=Role.customer
+    ),
+    f"POST {API}/me/mfa/totp/disable": Row(
+        "401 in in in in in", json={"password": DEFAULT_PASSWORD, "otp": "000000"}, fresh_actor=Role.customer
+    ),
+    f"GET {API}/me/bookings": Row(SIGNED_IN),
+    f"GET {API}/me/export": Row(SIGNED_IN),
+    f"GET {API}/admin/users": Row(ADMIN_ONLY),
+    f"POST {API}/admin/users": Row(
+        "401 403 403 403 403 201",
+        json=lambda c, a: {**_email(c, a), "role": "owner"},
+    ),
+    f"GET {API}/admin/users/{{id}}": Row(ADMIN_ONLY, ids=_user_b),
+    f"PATCH {API}/admin/users/{{id}}": Row(ADMIN_ONLY, ids=_fresh_customer_id, json={"is_active": False}),
+    f"DELETE {API}/admin/users/{{id}}": Row(ADMIN_ONLY, ids=_fresh_customer_id),
+    # catalogue
+    f"GET {API}/genres": Row(PUBLIC),
+    f"POST {API}/genres": Row(
+        "401 403 403 403 403 201", json=lambda c, a: {"name": f"Genre {secrets.token_hex(4)}"}
+    ),
+    f"GET {API}/genres/{{id}}": Row(PUBLIC, ids=_fresh_genre),
+    f"PATCH {API}/genres/{{id}}": Row(
+        ADMIN_ONLY, ids=_fresh_genre, json=lambda c, a: {"name": f"G {a} {secrets.token_hex(3)}"}
+    ),
+    f"DELETE {API}/genres/{{id}}": Row(ADMIN_ONLY, ids=_fresh_genre),
+    f"GET {API}/people": Row(PUBLIC),
+    f"POST {API}/people": Row("401 403 403 201 201 201", json={"name": "New Person"}),
+    f"GET {API}/people/{{id}}": Row(PUBLIC, ids=_fresh_person),
+    f"PATCH {API}/people/{{id}}": Row(STAFF, ids=_fresh_person, json={"bio": "Updated."}),
+    f"DELETE {API}/people/{{id}}": Row(STAFF, ids=_fresh_person),
+    f"GET {API}/movies": Row(PUBLIC),
+    f"POST {API}/movies": Row("401 403 403 201 201 201", json={"title": "New Movie", "runtime_minutes": 95}),
+    f"GET {API}/movies/{{id}}": Row(PUBLIC, ids=_fresh_movie_x),
+    f"PATCH {API}/movies/{{id}}": Row(OWNER_X, ids=_fresh_movie_x, json={"synopsis": "Changed."}),
+    f"DELETE {API}/movies/{{id}}": Row(OWNER_X, ids=_fresh_movie_x),
+    # venues
+    f"GET {API}/cinemas": Row(PUBLIC),
+    f"POST {API}/cinemas": Row(
+        "401 403 403 201 201 201", json={"name": "New Cinema", "city": "Porto", "timezone": "Europe/Lisbon"}
+    ),
+    f"GET {API}/cinemas/{{id}}": Row(PUBLIC, ids=_cinema_x),
+    f"PATCH {API}/cinemas/{{id}}": Row(OWNER_X, ids=_cinema_x, json={"address": "1 Main Street"}),
+    f"DELETE {API}/cinemas/{{id}}": Row(
+        OWNER_X, ids=_fresh_cinema_x, note="a cinema with showtimes may answer 409"
+    ),
+    f"GET {API}/cinemas/{{id}}/screens": Row(PUBLIC, ids=_cinema_x),
+    f"POST {API}/cinemas/{{id}}/screens": Row("401 403 403 201 403 201", ids=_cinema_x, json=_screen_body),
+    f"GET {API}/screens/{{id}}": Row(PUBLIC, ids=_screen_x),
+    f"PATCH {API}/screens/{{id}}": Row(OWNER_X, ids=_screen_x, json={"formats": ["2D", "3D"]}),
+    f"DELETE {API}/screens/{{id}}": Row("401 403 403 in 403 in", ids=_screen_x, note="has showtimes: 409"),
+    # showtimes
+    f"GET {API}/showtimes": Row(PUBLIC),
+    f"POST {API}/showtimes": Row("401 403 403 201 403 201", json=_showtime_body),
+    f"GET {API}/showtimes/{{id}}": Row(PUBLIC, ids=_show_x),
+    f"PATCH {API}/showtimes/{{id}}": Row(OWNER_X, ids=_fresh_show_x, json={"language": "fr"}),
+    f"DELETE {API}/showtimes/{{id}}": Row(OWNER_X, ids=_fresh_show_x),
+    f"POST {API}/showtimes/{{id}}/cancel": Row(OWNER_X, ids=_fresh_show_x),
+    f"GET {API}/showtimes/{{id}}/seats": Row(PUBLIC, ids=_show_x),
+    f"GET {API}/showtimes/{{id}}/seats/best": Row(PUBLIC, ids=_show_x, query={"count": 2}),
+    # booking
+    f"POST {API}/bookings": Row(
+        "401 201 201 403 403 403",
+        json=lambda c, a: {"showtime_id": c.world.show_y.showtime_id, "count": 1},
+    ),
+    f"GET {API}/bookings": Row(SIGNED_IN),
+    f"GET {API}/bookings/{{reference}}": Row(BOOKING_READ, ids=_a_ref),
+    f"PATCH {API}/bookings/{{reference}}": Row(
+        "401 in 404 403 404 403", ids=_fresh_held_ref, json={"seat_ids": []}
+    ),
+    f"POST {API}/bookings/{{reference}}/pay": Row(
+        "401 200 404 403 404 403", ids=_fresh_held_ref, json={"method": "card", "card_number": CARD_OK}
+    ),
+    f"POST {API}/bookings/{{reference}}/cancel": Row("401 ok 404 ok 404 ok", ids=_fresh_paid_ref),
+    f"GET {API}/bookings/{{reference}}/tickets.pdf": Row(BOOKING_READ, ids=_a_ref),
+    f"GET {API}/bookings/{{reference}}/calendar.ics": Row(BOOKING_READ, ids=_a_ref),
+    f"GET {API}/cart": Row(SIGNED_IN),
+    f"POST {API}/cart/checkout": Row("401 in in in in in", json={"method": "card", "card_number": CARD_OK}),
+    f"DELETE {API}/cart": Row("401 ok ok ok ok ok"),
+    f"POST {API}/checkin": Row("401 403 403 200 404 200", json=_a_ticket_code),
+    f"POST {API}/payments/webhooks/stripe": Row("400 400 400 400 400 400", json={"type": "x"}),
+    # analytics
+    f"GET {API}/analytics/summary": Row(STAFF),
+}
