@@ -15,7 +15,9 @@ Loop = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
 
 def _loops() -> list[tuple[str, Loop]]:
-    return []
+    from boxoffice.notifications.sender import run_outbox
+
+    return [("outbox", run_outbox)]
 
 
 def start_background_tasks(app: FastAPI) -> list[asyncio.Task[None]]:

@@ -13,6 +13,7 @@ from boxoffice import __version__
 from boxoffice.config import Settings, get_settings
 from boxoffice.db import create_engine, create_sessionmaker
 from boxoffice.kit.logs import configure_logging
+from boxoffice.kit.ratelimit import build_rate_limiter
 from boxoffice.middleware import RequestContextMiddleware
 from boxoffice.problems import register_error_handlers
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.run_background = run_background
+    app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.test_reset_hooks = [*getattr(app.state, "test_reset_hooks", []), app.state.rate_limiter.reset]
 
     async def shutdown() -> None:
         await engine.dispose()

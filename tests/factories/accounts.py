@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from typing import Any
 
+import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from boxoffice.accounts.models import Role, User
 from boxoffice.accounts.security import create_access_token, hash_password
 from boxoffice.db import transaction
 from boxoffice.kit.clock import utc_now
+from boxoffice.notifications.models import OutboxEmail
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -43,3 +48,34 @@ def auth_headers(app: FastAPI, user: User) -> dict[str, str]:
     """A bearer header for `user`, minted directly (no login round-trip)."""
     token, _ = create_access_token(app.state.settings, user_id=user.id, role=user.role.value)
     return {"Authorization": f"Bearer {token}"}
+
+
+async def outbox(app: FastAPI, *, to: str | None = None) -> list[OutboxEmail]:
+    """Emails queued so far (oldest first), optionally only those to `to`."""
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        query = select(OutboxEmail).order_by(OutboxEmail.id)
+        if to is not None:
+            query = query.where(OutboxEmail.to_address == to)
+        return list(await session.scalars(query))
+
+
+def link_token(body: str, page: str) -> str:
+    """The token of the first `<page>?token=...` link in an email body."""
+    match = re.search(rf"/{page}\?token=([A-Za-z0-9_\-]+)", body)
+    assert match, f"no /{page} link in: {body!r}"
+    return match.group(1)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD, **extra: str
+) -> dict[str, Any]:
+    """Log in through the API and return the token pair (asserts success)."""
+    response = await client.post("/api/v1/auth/login", json={"email": email, "password": password, **extra})
+    assert response.status_code == 200, response.text
+    pair: dict[str, Any] = response.json()
+    return pair
+
+
+def bearer(pair: dict[str, Any]) -> dict[str, str]:
+    """The Authorization header of a token pair."""
+    return {"Authorization": f"Bearer {pair['access_token']}"}

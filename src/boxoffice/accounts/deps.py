@@ -1,17 +1,28 @@
-"""Who is calling: the current user from the bearer token, and role guards for routes."""
+"""Who is calling: the current user from the bearer token, role guards, and account request helpers.
+
+Two-factor for admins: with `require_mfa_for_admins`, an admin without two-factor can still sign in,
+but every route answers 403 `mfa_setup_required` except the few that let them set it up (`GET /me`,
+`/me/mfa/totp/*`, logout): those use `SetupUser` instead of `CurrentUser`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import Role, User
-from boxoffice.accounts.security import decode_access_token
+from boxoffice.accounts.security import AccessClaims, decode_access_token
+from boxoffice.accounts.sessions import ClientMeta
+from boxoffice.db import run_after_commit, write_intent
 from boxoffice.deps import SessionDep, SettingsDep
-from boxoffice.errors import Forbidden, Unauthorized
+from boxoffice.errors import AppError, Forbidden, Unauthorized
+from boxoffice.kit.clock import utc_now
+from boxoffice.kit.ratelimit import RateLimiter, client_ip
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -24,15 +35,26 @@ async def _user_from_token(
     claims = decode_access_token(settings, token)
     if claims is None:
         raise Unauthorized("The access token is invalid or expired.", code="invalid_token")
-    user = await session.get(User, claims.user_id)
+    user = await repo.get_user(session, claims.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
         raise Unauthorized("The account is not active.", code="invalid_token")
-    if user.password_changed_at is not None and claims.issued_at < user.password_changed_at.replace(
-        microsecond=0
-    ):
-        raise Unauthorized("The session ended when the password changed.", code="invalid_token")
+    if not await _session_still_valid(session, user, claims):
+        raise Unauthorized("This session was ended (sign-out or password change).", code="invalid_token")
     request.state.user = user
+    request.state.access_claims = claims
     return user
+
+
+async def _session_still_valid(session: AsyncSession, user: User, claims: AccessClaims) -> bool:
+    """Tokens issued before the account's cut-off (password change, sign-out everywhere) survive only
+    when their own session (refresh family) survived it. `iat` has whole seconds, so a token issued in
+    the cut-off's second is treated as older."""
+    cutoff = user.tokens_valid_after or user.password_changed_at
+    if cutoff is None or claims.issued_at > cutoff:
+        return True
+    if claims.session_id is None:
+        return False
+    return await repo.family_is_live(session, user_id=user.id, family_id=claims.session_id, now=utc_now())
 
 
 async def get_optional_user(
@@ -52,14 +74,25 @@ async def get_optional_user(
     return await _user_from_token(request, session, settings, token)
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
-    """The signed-in caller, or 401."""
+async def get_setup_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
+    """The signed-in caller, or 401, even an admin who still has to set up two-factor."""
     if user is None:
         raise Unauthorized("Sign in to continue.", code="not_authenticated")
     return user
 
 
+async def get_current_user(user: Annotated[User, Depends(get_setup_user)], settings: SettingsDep) -> User:
+    """The signed-in caller, or 401; 403 `mfa_setup_required` for an admin without required 2FA."""
+    if settings.require_mfa_for_admins and user.role == Role.admin and not user.mfa_enabled:
+        raise Forbidden(
+            "Admins must turn on two-factor authentication first (/me/mfa/totp/setup).",
+            code="mfa_setup_required",
+        )
+    return user
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+SetupUser = Annotated[User, Depends(get_setup_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 
@@ -76,3 +109,51 @@ def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
 AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 StaffUser = Annotated[User, Depends(require_roles(Role.owner, Role.admin))]
+
+
+def get_client_meta(request: Request) -> ClientMeta:
+    """The caller's IP and user agent."""
+    agent = request.headers.get("user-agent")
+    return ClientMeta(ip=client_ip(request), user_agent=agent[:200] if agent else None)
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def get_session_id(request: Request) -> str | None:
+    """The refresh family of the access token used for this request, if any."""
+    claims: AccessClaims | None = getattr(request.state, "access_claims", None)
+    return claims.session_id if claims else None
+
+
+async def get_auth_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like SessionDep, but an error marked `commit_changes` (a failed sign-in, a reused refresh token)
+    still commits, so that the audit entry and the revocation are kept while the caller gets a 401."""
+    token = write_intent.set(True)
+    try:
+        async with request.app.state.sessionmaker() as session:
+            try:
+                yield session
+            except AppError as exc:
+                if getattr(exc, "commit_changes", False):
+                    await session.commit()
+                    await run_after_commit(session)
+                else:
+                    await session.rollback()
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+            await run_after_commit(session)
+    finally:
+        write_intent.reset(token)
+
+
+ClientMetaDep = Annotated[ClientMeta, Depends(get_client_meta)]
+LimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+SessionIdDep = Annotated[str | None, Depends(get_session_id)]
+AuthSessionDep = Annotated[AsyncSession, Depends(get_auth_session, scope="function")]

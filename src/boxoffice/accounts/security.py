@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from pwdlib import PasswordHash
@@ -14,6 +17,9 @@ from boxoffice.config import Settings
 from boxoffice.kit.clock import utc_now
 
 JWT_ALGORITHM = "HS256"
+_LEEWAY = 5  # seconds of clock skew tolerated
+_SUB = re.compile(r"[0-9]{1,10}")
+_MAX_ID = 2**31 - 1
 
 _hasher = PasswordHash((Argon2Hasher(),))
 # A real hash to compare against when the account does not exist, so that timing reveals nothing.
@@ -44,10 +50,13 @@ class AccessClaims:
     role: str
     jti: str
     issued_at: datetime
+    session_id: str | None = None
 
 
-def create_access_token(settings: Settings, *, user_id: int, role: str) -> tuple[str, int]:
-    """A signed access token and its lifetime in seconds."""
+def create_access_token(
+    settings: Settings, *, user_id: int, role: str, session_id: str | None = None
+) -> tuple[str, int]:
+    """A signed access token and its lifetime in seconds; `session_id` names its refresh family."""
     now = utc_now()
     lifetime = settings.access_token_minutes * 60
     payload = {
@@ -61,6 +70,8 @@ def create_access_token(settings: Settings, *, user_id: int, role: str) -> tuple
         "aud": settings.jwt_audience,
         "typ": "access",
     }
+    if session_id is not None:
+        payload["sid"] = session_id
     return jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM), lifetime
 
 
@@ -73,16 +84,38 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
             algorithms=[JWT_ALGORITHM],
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
-            options={"require": ["sub", "exp", "iat", "jti", "iss", "aud"]},
-            leeway=5,
+            # Time claims are checked below against boxoffice's clock (injectable in tests).
+            options={
+                "require": ["sub", "exp", "iat", "jti", "iss", "aud"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
     except jwt.PyJWTError:
         return None
-    if data.get("typ") != "access" or not str(data.get("sub", "")).isdigit():
+    sub = data.get("sub")
+    if data.get("typ") != "access" or not isinstance(sub, str) or not _SUB.fullmatch(sub):
+        return None
+    if int(sub) > _MAX_ID:
+        return None
+    now = utc_now().timestamp()
+    try:
+        exp, iat, nbf = int(data["exp"]), int(data["iat"]), int(data.get("nbf", data["iat"]))
+    except (TypeError, ValueError):
+        return None
+    if exp <= now - _LEEWAY or iat > now + _LEEWAY or nbf > now + _LEEWAY:
         return None
     return AccessClaims(
-        user_id=int(data["sub"]),
+        user_id=int(sub),
         role=str(data.get("role", "")),
         jti=str(data["jti"]),
-        issued_at=datetime.fromtimestamp(int(data["iat"]), tz=utc_now().tzinfo),
+        issued_at=datetime.fromtimestamp(int(data["iat"]), tz=UTC),
+        session_id=str(data["sid"]) if isinstance(data.get("sid"), str) else None,
     )
+
+
+def keyed_hash(settings: Settings, value: str) -> str:
+    """HMAC-SHA256 of `value` under the secret key (recovery codes: short secrets, keyed so a leaked
+    table alone cannot be brute-forced)."""
+    return hmac.new(settings.secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from boxoffice.audit import repository
 from boxoffice.audit.models import AuditEntry
 
 
@@ -31,3 +33,25 @@ async def log_action(
     session.add(entry)
     await session.flush()
     return entry
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    actor_id: int | None = None,
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[Sequence[AuditEntry], int]:
+    """A page of the log, newest first, filtered; and the number of matching entries."""
+    return await repository.list_entries(
+        session,
+        actor_id=actor_id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        offset=offset,
+        limit=limit,
+    )

@@ -1,0 +1,43 @@
+"""The password policy (NIST SP 800-63B): length 10-128, no composition rules, no guessable passwords."""
+
+from __future__ import annotations
+
+from zxcvbn import zxcvbn
+
+from boxoffice.errors import Unprocessable
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+MIN_SCORE = 3
+_ZXCVBN_MAX = 72  # zxcvbn's own limit; a longer password is judged by its first 72 characters
+
+
+def password_problems(password: str, *, email: str = "", full_name: str = "") -> list[str]:
+    """Why `password` is refused (empty when it is acceptable)."""
+    if len(password) < MIN_LENGTH:
+        return [f"Use at least {MIN_LENGTH} characters."]
+    if len(password) > MAX_LENGTH:
+        return [f"Use at most {MAX_LENGTH} characters."]
+    lowered = password.lower()
+    local = email.split("@", 1)[0].lower()
+    if (email and email.lower() in lowered) or (len(local) >= 3 and local in lowered):
+        return ["Do not use your email address in your password."]
+    hints = [email, local, *full_name.split()]
+    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[h for h in hints if h], max_length=_ZXCVBN_MAX)
+    if int(result["score"]) < MIN_SCORE:
+        feedback = result.get("feedback") or {}
+        problems = [str(feedback.get("warning") or "This password is too easy to guess.")]
+        problems += [str(s) for s in feedback.get("suggestions") or []]
+        return [p for p in problems if p]
+    return []
+
+
+def check_password(password: str, *, email: str = "", full_name: str = "") -> None:
+    """Raise 422 `weak_password` with the reasons when `password` breaks the policy."""
+    problems = password_problems(password, email=email, full_name=full_name)
+    if problems:
+        raise Unprocessable(
+            "The password is too weak: " + " ".join(problems),
+            code="weak_password",
+            extra={"reasons": problems},
+        )

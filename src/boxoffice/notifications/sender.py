@@ -1,0 +1,196 @@
+"""Deliver the outbox: SMTP (aiosmtplib) when `SMTP_URL` is set, otherwise `.eml` files under var/outbox/.
+
+Rows are claimed with a lease (next_attempt_at pushed into the future, in a short transaction that
+skips rows locked by another worker), sent outside any transaction, then marked sent or rescheduled
+with exponential backoff; after MAX_ATTEMPTS the row is marked failed and kept for inspection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from boxoffice.config import Settings
+from boxoffice.db import transaction
+from boxoffice.kit.clock import utc_now
+from boxoffice.notifications.models import OutboxEmail
+from boxoffice.notifications.signal import wait_for_mail
+
+log = logging.getLogger("boxoffice.email")
+
+MAX_ATTEMPTS = 6
+BATCH = 50
+LEASE = timedelta(minutes=5)
+POLL_SECONDS = 5.0
+SMTP_TIMEOUT = 30.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failures: 30 s, 1, 2, 4, 8 min... at most 1 h."""
+    return min(timedelta(seconds=30 * 2 ** max(0, attempts - 1)), timedelta(hours=1))
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to connect, parsed from SMTP_URL."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool
+    start_tls: bool
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """`smtp://`, `smtp+starttls://` or `smtps://`, with optional `user:password@` and port."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps", "smtp+starttls"):
+        raise ValueError(f"unsupported SMTP_URL scheme {scheme!r}: use smtp, smtp+starttls or smtps")
+    use_tls = scheme == "smtps"
+    start_tls = scheme == "smtp+starttls"
+    default_port = 465 if use_tls else 587 if start_tls else 25
+    return SmtpTarget(
+        host=parts.hostname or "localhost",
+        port=parts.port or default_port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls,
+        start_tls=start_tls,
+    )
+
+
+def build_message(settings: Settings, row: OutboxEmail) -> EmailMessage:
+    """The MIME message of an outbox row: text, HTML alternative, attachments."""
+    message = EmailMessage()
+    message["From"] = settings.email_from
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
+    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="boxoffice")
+    message.set_content(row.text_body)
+    if row.html_body:
+        message.add_alternative(row.html_body, subtype="html")
+    for item in row.attachments:
+        maintype, _, subtype = str(item.get("content_type", "application/octet-stream")).partition("/")
+        message.add_attachment(
+            base64.b64decode(item["data_b64"]),
+            maintype=maintype,
+            subtype=subtype or "octet-stream",
+            filename=str(item.get("filename", "attachment")),
+        )
+    return message
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "email"
+
+
+async def _send(settings: Settings, row: OutboxEmail) -> None:
+    message = build_message(settings, row)
+    if settings.smtp_url:
+        target = parse_smtp_url(settings.smtp_url)
+        await aiosmtplib.send(
+            message,
+            hostname=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.use_tls,
+            start_tls=target.start_tls,
+            timeout=SMTP_TIMEOUT,
+        )
+        log.info("email %s sent to SMTP %s:%s", row.id, target.host, target.port)
+        return
+    outbox = Path(settings.outbox_dir)
+    path = outbox / f"{row.id}-{_slug(row.subject)}.eml"
+
+    def write() -> None:
+        outbox.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(bytes(message))
+
+    await asyncio.to_thread(write)
+    log.info("email %s to %s written to %s (no SMTP_URL set)", row.id, row.to_address, path)
+
+
+async def _claim(app: FastAPI) -> list[OutboxEmail]:
+    now = utc_now()
+    async with transaction(app.state.sessionmaker) as session:
+        rows = list(
+            await session.scalars(
+                select(OutboxEmail)
+                .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        for row in rows:
+            row.attempts += 1
+            row.next_attempt_at = now + LEASE
+        await session.flush()
+    return rows
+
+
+async def _record(app: FastAPI, row: OutboxEmail, error: str | None) -> None:
+    now = utc_now()
+    values: dict[str, object]
+    if error is None:
+        values = {"status": "sent", "sent_at": now, "last_error": None}
+    elif row.attempts >= MAX_ATTEMPTS:
+        values = {"status": "failed", "last_error": error}
+        log.error(
+            "email %s to %s failed for good after %s attempts: %s",
+            row.id,
+            row.to_address,
+            row.attempts,
+            error,
+        )
+    else:
+        values = {"next_attempt_at": now + backoff(row.attempts), "last_error": error}
+        log.warning("email %s attempt %s failed, will retry: %s", row.id, row.attempts, error)
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(update(OutboxEmail).where(OutboxEmail.id == row.id).values(**values))
+
+
+async def deliver_due(app: FastAPI) -> int:
+    """Send every email that is due now; returns how many were sent."""
+    settings: Settings = app.state.settings
+    sent = 0
+    while True:
+        rows = await _claim(app)
+        for row in rows:
+            try:
+                await _send(settings, row)
+            except Exception as exc:
+                await _record(app, row, f"{type(exc).__name__}: {exc}"[:2000])
+            else:
+                await _record(app, row, None)
+                sent += 1
+        if len(rows) < BATCH:
+            return sent
+
+
+async def run_outbox(app: FastAPI) -> None:
+    """Background loop: deliver due emails when woken after a commit, and every few seconds."""
+    while True:
+        try:
+            await deliver_due(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("outbox delivery round failed")
+        await wait_for_mail(POLL_SECONDS)
