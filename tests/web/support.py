@@ -1,4 +1,4 @@
-"""Helpers for page tests: read the CSRF token from a page, mint a signed-in page session."""
+"""Helpers for page tests: read the CSRF token from a page, sign in through the real sign-in form."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import re
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
-from boxoffice.accounts.models import User
-from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key, stamp_of
+from boxoffice.db import transaction
+from boxoffice.notifications.models import OutboxEmail
+from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key
+from tests.factories.accounts import DEFAULT_PASSWORD
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -28,9 +31,41 @@ async def page_csrf(client: httpx.AsyncClient, path: str = "/login") -> str:
     return csrf_from(response.text)
 
 
-def sign_in_cookie(app: FastAPI, client: httpx.AsyncClient, user: User) -> WebSession:
-    """Give `client` a signed-in page session for `user` (like a completed sign-in form)."""
-    session = WebSession()
-    session.sign_in(user_id=user.id, stamp=stamp_of(user.password_changed_at, user.tokens_valid_after))
-    client.cookies.set(COOKIE_NAME, session.dumps(signing_key(app.state.settings.secret_key)))
+async def post_form(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], *, page: str | None = None
+) -> httpx.Response:
+    """Submit a form like a browser: fetch the page for its token, then POST."""
+    token = await page_csrf(client, page or path)
+    return await client.post(path, data={**data, "csrf_token": token})
+
+
+async def page_login(
+    client: httpx.AsyncClient, email: str, password: str = DEFAULT_PASSWORD
+) -> httpx.Response:
+    """Sign in through the sign-in form; asserts it worked."""
+    response = await post_form(client, "/login", {"email": email, "password": password, "next": "/account"})
+    assert response.status_code == 303, response.text
+    return response
+
+
+def session_of(app: FastAPI, client: httpx.AsyncClient) -> WebSession:
+    """The page session the client's cookie holds."""
+    session = WebSession.loads(client.cookies[COOKIE_NAME], signing_key(app.state.settings.secret_key))
+    assert session is not None
     return session
+
+
+async def emails_to(app: FastAPI, address: str) -> list[OutboxEmail]:
+    """The emails queued for `address`, oldest first (the outbox table, before delivery)."""
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        rows = await session.scalars(
+            select(OutboxEmail).where(OutboxEmail.to_address == address).order_by(OutboxEmail.id)
+        )
+        return list(rows)
+
+
+def link_in(text: str, page: str) -> str:
+    """The local path of the `page` link in an email body (e.g. "/verify-email?token=...")."""
+    match = re.search(rf"https?://[^/\s]+(/{page}\?token=[A-Za-z0-9_\-%]+)", text)
+    assert match, f"no /{page} link in the email"
+    return match.group(1)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import update
 
 from boxoffice.accounts.models import Role, User
 from boxoffice.db import transaction
-from boxoffice.kit.clock import utc_now
 from boxoffice.web.errors import safe_next
 from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key
 from tests.factories.accounts import auth_headers, make_user
-from tests.web.support import page_csrf, sign_in_cookie
+from tests.web.support import page_csrf, page_login, session_of
 
 
 async def test_pages_carry_csp_and_security_headers(client: httpx.AsyncClient) -> None:
@@ -66,7 +63,8 @@ async def test_cookie_authenticated_api_write_needs_csrf_header(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     user = await make_user(app, role=Role.admin)
-    session = sign_in_cookie(app, client, user)
+    await page_login(client, user.email)
+    session = session_of(app, client)
     refused = await client.post("/api/v1/auth/logout-all")
     assert refused.status_code == 403
     assert refused.json()["code"] == "csrf_failed"
@@ -84,22 +82,10 @@ async def test_bearer_api_writes_are_not_affected(app: FastAPI, client: httpx.As
     assert response.status_code != 403 or response.json()["code"] != "csrf_failed"
 
 
-async def test_password_change_revokes_page_sessions(app: FastAPI, client: httpx.AsyncClient) -> None:
-    user = await make_user(app, role=Role.admin)
-    sign_in_cookie(app, client, user)
-    assert (await client.get("/api/v1/analytics/summary")).status_code == 200
-    async with transaction(app.state.sessionmaker) as session:
-        await session.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(password_changed_at=utc_now() + timedelta(seconds=2))
-        )
-    assert (await client.get("/api/v1/analytics/summary")).status_code == 401
-
-
 async def test_disabled_account_loses_its_page_session(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = await make_user(app, role=Role.admin)
-    sign_in_cookie(app, client, user)
+    await page_login(client, user.email)
+    assert (await client.get("/api/v1/analytics/summary")).status_code == 200
     async with transaction(app.state.sessionmaker) as session:
         await session.execute(update(User).where(User.id == user.id).values(is_active=False))
     assert (await client.get("/api/v1/analytics/summary")).status_code == 401

@@ -23,7 +23,6 @@ from boxoffice.web.sessions import (
     WebSession,
     csrf_matches,
     signing_key,
-    stamp_of,
 )
 
 log = logging.getLogger("boxoffice.web")
@@ -126,16 +125,11 @@ class WebSessionMiddleware:
         assert session.uid is not None
         try:
             async with transaction(fastapi_app.state.sessionmaker, write=False) as db:  # type: ignore[attr-defined]
-                account = await repository.session_account(db, user_id=session.uid)
+                live = await repository.page_session_is_live(db, user_id=session.uid, family=session.family)
         except Exception:
             log.warning("could not check a page session; treating the request as anonymous", exc_info=True)
             return False
-        if (
-            account is None
-            or not account.is_active
-            or account.deleted_at is not None
-            or stamp_of(account.password_changed_at, account.tokens_valid_after) != session.stamp
-        ):
+        if not live:
             session.sign_out()
             return False
         return True

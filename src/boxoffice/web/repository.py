@@ -1,33 +1,16 @@
-"""The few queries of the web layer itself (pages otherwise call the domains' services)."""
+"""The web layer's reads of other domains' records (pages otherwise call the domains' services)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.accounts.models import User
+from boxoffice.accounts import repository as accounts_repo
+from boxoffice.kit.clock import utc_now
 
 
-@dataclass(frozen=True)
-class SessionAccount:
-    """What a session check needs to know about its account."""
-
-    is_active: bool
-    deleted_at: datetime | None
-    password_changed_at: datetime | None
-    tokens_valid_after: datetime | None
-
-
-async def session_account(session: AsyncSession, *, user_id: int) -> SessionAccount | None:
-    """The account state behind a page session, or None when the account is gone."""
-    row = (
-        await session.execute(
-            select(User.is_active, User.deleted_at, User.password_changed_at, User.tokens_valid_after).where(
-                User.id == user_id
-            )
-        )
-    ).first()
-    return None if row is None else SessionAccount(row[0], row[1], row[2], row[3])
+async def page_session_is_live(session: AsyncSession, *, user_id: int, family: str) -> bool:
+    """True when the account is active and its sign-in session (refresh family) was not revoked."""
+    user = await accounts_repo.get_user(session, user_id)
+    if user is None or not user.is_active or user.deleted_at is not None or not family:
+        return False
+    return await accounts_repo.family_is_live(session, user_id=user_id, family_id=family, now=utc_now())

@@ -1,10 +1,10 @@
 """Page sessions: a signed, HttpOnly, SameSite=Lax cookie holding the user id, a CSRF token and flashes.
 
-The cookie carries no secret the server must keep: it is an HMAC-signed JSON document. Revocation is
-server-side all the same: the cookie records the account's `password_changed_at` at sign-in (the stamp),
-and the middleware refuses a session whose stamp no longer matches the account (password changed or reset,
-"sign out everywhere", account disabled or deleted). Sign-in always issues a fresh session id and CSRF
-token, so a session planted before sign-in is worthless afterwards (no fixation).
+The cookie is an HMAC-signed JSON document. Revocation is server-side all the same: a page sign-in goes
+through the accounts service like an API sign-in and opens a session there (a refresh-token family); the
+cookie names that family, and the middleware refuses the cookie once the family is revoked (sign-out,
+"sign out everywhere", password change elsewhere or reset, account disabled or deleted). Sign-in always
+issues a fresh session id and CSRF token, so a session planted before sign-in is worthless (no fixation).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -38,11 +37,6 @@ def signing_key(secret_key: str) -> bytes:
     return hashlib.sha256(b"boxoffice.web.session\x00" + secret_key.encode()).digest()
 
 
-def stamp_of(*instants: datetime | None) -> int:
-    """The revocation stamp of an account: its latest password change or "sign out everywhere", in seconds."""
-    return max((int(i.timestamp()) for i in instants if i is not None), default=0)
-
-
 @dataclass
 class WebSession:
     """The state of one browser's session; `dirty` means the cookie must be written again."""
@@ -50,7 +44,8 @@ class WebSession:
     sid: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     uid: int | None = None
-    stamp: int = 0
+    family: str = ""  # the accounts session (refresh-token family) behind this page session
+    refresh: str = ""  # its refresh token: what signing out of this one session revokes
     issued: int = field(default_factory=lambda: int(time.time()))
     flashes: list[tuple[str, str]] = field(default_factory=list)
     is_new: bool = True
@@ -75,12 +70,13 @@ class WebSession:
             self.dirty = True
         return out
 
-    def sign_in(self, *, user_id: int, stamp: int) -> None:
+    def sign_in(self, *, user_id: int, family: str, refresh: str) -> None:
         """Become a fresh session for `user_id` (new id and CSRF token: no fixation)."""
         self.sid = secrets.token_urlsafe(16)
         self.csrf = secrets.token_urlsafe(32)
         self.uid = user_id
-        self.stamp = stamp
+        self.family = family
+        self.refresh = refresh
         self.issued = int(time.time())
         self.dirty = True
         self.cleared = False
@@ -90,7 +86,8 @@ class WebSession:
         self.sid = secrets.token_urlsafe(16)
         self.csrf = secrets.token_urlsafe(32)
         self.uid = None
-        self.stamp = 0
+        self.family = ""
+        self.refresh = ""
         self.dirty = True
 
     def dumps(self, key: bytes) -> str:
@@ -99,7 +96,8 @@ class WebSession:
             "s": self.sid,
             "c": self.csrf,
             "u": self.uid,
-            "p": self.stamp,
+            "m": self.family,
+            "r": self.refresh,
             "i": self.issued,
             "f": self.flashes,
         }
@@ -126,7 +124,8 @@ class WebSession:
                 sid=str(data["s"]),
                 csrf=str(data["c"]),
                 uid=int(uid) if uid is not None else None,
-                stamp=int(data.get("p", 0)),
+                family=str(data.get("m", "")),
+                refresh=str(data.get("r", "")),
                 issued=issued,
                 flashes=[(str(lv), str(msg)) for lv, msg in data.get("f", [])][-MAX_FLASHES:],
                 is_new=False,

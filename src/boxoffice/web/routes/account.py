@@ -5,17 +5,64 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.web.deps import PageUser
+from boxoffice.accounts import mfa
+from boxoffice.accounts import service as accounts
+from boxoffice.accounts import sessions as signin
+from boxoffice.accounts.deps import ClientMetaDep, LimiterDep
+from boxoffice.accounts.exceptions import MfaRequired
+from boxoffice.accounts.models import User
+from boxoffice.accounts.schemas import (
+    EmailOnly,
+    LoginRequest,
+    MfaDisable,
+    OtpConfirm,
+    PasswordChange,
+    PasswordConfirm,
+    PasswordReset,
+    UserCreate,
+    UserUpdate,
+    VerifyEmail,
+)
+from boxoffice.accounts.security import decode_access_token
+from boxoffice.config import Settings
+from boxoffice.deps import SessionDep, SettingsDep
+from boxoffice.errors import AppError
+from boxoffice.web.deps import PageUser, SignedInUser
 from boxoffice.web.errors import safe_next
+from boxoffice.web.forms import FormError, parse
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter()
 
+Text = Annotated[str, Form(max_length=400)]
+OptionalText = Annotated[str, Form(max_length=400)]
+Secret = Annotated[str, Form(max_length=200)]
+
 
 def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+async def _undo(session: AsyncSession, exc: Exception, user: User | None) -> None:
+    """Roll back what a refused service call may have written (unless its error keeps its audit trail)."""
+    if not isinstance(exc, AppError) or getattr(exc, "commit_changes", False):
+        return
+    await session.rollback()
+    if user is not None:
+        await session.refresh(user)
+
+
+def _start_session(request: Request, settings: Settings, *, access_token: str, refresh_token: str) -> None:
+    claims = decode_access_token(settings, access_token)
+    assert claims is not None
+    assert claims.session_id is not None
+    web_session(request).sign_in(user_id=claims.user_id, family=claims.session_id, refresh=refresh_token)
+
+
+# --- sign in and out -----------------------------------------------------------------------------
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -23,20 +70,400 @@ async def login_page(
     request: Request,
     user: PageUser,
     next_url: Annotated[str | None, Query(alias="next", max_length=500)] = None,
-) -> HTMLResponse:
-    """The sign-in form."""
+) -> Response:
+    """The sign-in form (signed-in visitors go straight on)."""
+    if user is not None:
+        return _redirect(safe_next(next_url))
     return render(
         request, "account/login.html", {"next": safe_next(next_url), "email": "", "need_otp": False}
     )
 
 
+@router.post("/login", response_class=HTMLResponse)
+async def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    email: Text,
+    password: Secret,
+    otp: Annotated[str, Form(max_length=40)] = "",
+    next_url: Annotated[str, Form(alias="next", max_length=500)] = "/",
+) -> Response:
+    """Check the credentials with the accounts service and open a page session."""
+    target = safe_next(next_url)
+    context = {"next": target, "email": email, "need_otp": bool(otp)}
+    try:
+        data = parse(LoginRequest, email=email, password=password, otp=otp)
+        pair = await signin.login(
+            session,
+            settings=settings,
+            limiter=limiter,
+            meta=meta,
+            email=data.email,
+            password=data.password,
+            otp=data.otp,
+        )
+    except FormError as exc:
+        return render(request, "account/login.html", {**context, "error": exc.message}, status=422)
+    except MfaRequired as exc:
+        return render(request, "account/login.html", {**context, "need_otp": True, "info": exc.message})
+    except AppError as exc:
+        await _undo(session, exc, None)
+        return render(request, "account/login.html", {**context, "error": exc.message}, status=exc.status)
+    _start_session(request, settings, access_token=pair.access_token, refresh_token=pair.refresh_token)
+    web_session(request).flash("Welcome back!", "success")
+    return _redirect(target)
+
+
 @router.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
-    """Forget this browser's session."""
-    session = web_session(request)
-    session.sign_out()
-    session.flash("You are signed out.", "success")
+async def logout(request: Request, session: SessionDep, user: PageUser) -> RedirectResponse:
+    """End this browser's session (its accounts session is revoked too)."""
+    web = web_session(request)
+    if user is not None and web.refresh:
+        await signin.logout(session, user=user, refresh_token=web.refresh)
+    web.sign_out()
+    web.flash("You are signed out.", "success")
     return _redirect("/")
 
 
-_ = Form  # used by the forms below as they land
+@router.post("/account/logout-all")
+async def logout_everywhere(
+    request: Request, session: SessionDep, user: SignedInUser, meta: ClientMetaDep
+) -> RedirectResponse:
+    """Sign out on every device, this one included."""
+    await signin.logout_all(session, user=user, meta=meta)
+    web = web_session(request)
+    web.sign_out()
+    web.flash("You are signed out on every device.", "success")
+    return _redirect("/login")
+
+
+# --- registration and email verification ---------------------------------------------------------
+
+
+@router.get("/register", response_class=HTMLResponse)
+async def register_page(request: Request, user: PageUser) -> Response:
+    """The registration form."""
+    if user is not None:
+        return _redirect("/account")
+    return render(request, "account/register.html", {"email": "", "full_name": ""})
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    email: Text,
+    full_name: Text,
+    password: Secret,
+) -> Response:
+    """Create a customer account, send the verification email and sign the new customer in."""
+    context = {"email": email, "full_name": full_name}
+    try:
+        data = parse(UserCreate, email=email, full_name=full_name, password=password)
+        user = await accounts.register(
+            session,
+            settings=settings,
+            limiter=limiter,
+            meta=meta,
+            email=data.email,
+            password=data.password,
+            full_name=data.full_name,
+        )
+    except FormError as exc:
+        return render(request, "account/register.html", {**context, "error": exc.message}, status=422)
+    except AppError as exc:
+        await _undo(session, exc, None)
+        return render(request, "account/register.html", {**context, "error": exc.message}, status=exc.status)
+    pair = await signin.issue_tokens(session, settings=settings, user=user, meta=meta)
+    _start_session(request, settings, access_token=pair.access_token, refresh_token=pair.refresh_token)
+    web_session(request).flash(
+        f"Welcome! We sent a link to {user.email}: open it to confirm your address before booking.", "success"
+    )
+    return _redirect("/account")
+
+
+@router.get("/verify-email", response_class=HTMLResponse)
+async def verify_page(
+    request: Request, user: PageUser, token: Annotated[str, Query(max_length=300)] = ""
+) -> HTMLResponse:
+    """The landing page of the emailed link: one button confirms (link scanners do not press buttons)."""
+    return render(request, "account/verify.html", {"token": token})
+
+
+@router.post("/verify-email", response_class=HTMLResponse)
+async def verify_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    user: PageUser,
+    token: Annotated[str, Form(max_length=300)],
+) -> Response:
+    """Confirm the address."""
+    try:
+        data = parse(VerifyEmail, token=token)
+        await accounts.verify_email(session, settings=settings, limiter=limiter, meta=meta, token=data.token)
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(request, "account/verify.html", {"token": "", "error": exc.message}, status=400)
+    web_session(request).flash("Your email address is confirmed. Enjoy the show!", "success")
+    return _redirect("/account" if user is not None else "/login")
+
+
+@router.post("/account/resend-verification")
+async def resend_verification(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+) -> RedirectResponse:
+    """Send the verification link again."""
+    await accounts.resend_verification(
+        session, settings=settings, limiter=limiter, meta=meta, email=user.email
+    )
+    web_session(request).flash("If your address still needs confirming, a new link is on its way.", "info")
+    return _redirect("/account")
+
+
+# --- forgotten password -----------------------------------------------------------------------------
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+async def forgot_page(request: Request, user: PageUser) -> HTMLResponse:
+    """Ask for a reset link."""
+    return render(request, "account/forgot.html", {"sent": False})
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+async def forgot_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    user: PageUser,
+    email: Text,
+) -> HTMLResponse:
+    """Send a reset link if the account exists (the page says the same either way)."""
+    try:
+        data = parse(EmailOnly, email=email)
+    except FormError as exc:
+        return render(request, "account/forgot.html", {"sent": False, "error": exc.message}, status=422)
+    await accounts.forgot_password(session, settings=settings, limiter=limiter, meta=meta, email=data.email)
+    return render(request, "account/forgot.html", {"sent": True})
+
+
+@router.get("/reset-password", response_class=HTMLResponse)
+async def reset_page(
+    request: Request, user: PageUser, token: Annotated[str, Query(max_length=300)] = ""
+) -> HTMLResponse:
+    """Choose a new password (from the emailed link)."""
+    return render(request, "account/reset.html", {"token": token})
+
+
+@router.post("/reset-password", response_class=HTMLResponse)
+async def reset_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    user: PageUser,
+    token: Annotated[str, Form(max_length=300)],
+    new_password: Secret,
+) -> Response:
+    """Set the new password; every session of the account ends, so sign in again."""
+    try:
+        data = parse(PasswordReset, token=token, new_password=new_password)
+        await accounts.reset_password(
+            session,
+            settings=settings,
+            limiter=limiter,
+            meta=meta,
+            token=data.token,
+            new_password=data.new_password,
+        )
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(request, "account/reset.html", {"token": token, "error": exc.message}, status=400)
+    web = web_session(request)
+    web.sign_out()
+    web.flash("Your password is changed. Please sign in with it.", "success")
+    return _redirect("/login")
+
+
+# --- profile, password, two-factor, deletion -------------------------------------------------------
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account_page(request: Request, user: SignedInUser) -> HTMLResponse:
+    """The profile and the account's security settings."""
+    return render(
+        request, "account/profile.html", {"form": {"full_name": user.full_name, "email": user.email}}
+    )
+
+
+@router.post("/account", response_class=HTMLResponse)
+async def account_update(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+    full_name: Text,
+    email: Text,
+) -> Response:
+    """Change the name, or ask to change the email (confirmed by a link sent to the new address)."""
+    form = {"full_name": full_name, "email": email}
+    try:
+        data = parse(UserUpdate, full_name=full_name, email=email)
+        before = user.pending_email
+        await accounts.update_profile(
+            session, settings=settings, user=user, meta=meta, full_name=data.full_name, email=data.email
+        )
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(request, "account/profile.html", {"form": form, "error": exc.message}, status=400)
+    message = "Your profile is saved."
+    if user.pending_email and user.pending_email != before:
+        message += f" Open the link we sent to {user.pending_email} to switch to that address."
+    web_session(request).flash(message, "success")
+    return _redirect("/account")
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+async def password_page(request: Request, user: SignedInUser) -> HTMLResponse:
+    """The change-password form."""
+    return render(request, "account/password.html", {})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+async def password_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+    current_password: Secret,
+    new_password: Secret,
+) -> Response:
+    """Change the password; other devices are signed out, this one stays."""
+    try:
+        data = parse(PasswordChange, current_password=current_password, new_password=new_password)
+        await accounts.change_password(
+            session,
+            settings=settings,
+            user=user,
+            meta=meta,
+            session_id=web_session(request).family,
+            current_password=data.current_password,
+            new_password=data.new_password,
+        )
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(request, "account/password.html", {"error": exc.message}, status=400)
+    web_session(request).flash("Your password is changed; other devices were signed out.", "success")
+    return _redirect("/account")
+
+
+@router.get("/account/two-factor", response_class=HTMLResponse)
+async def two_factor_page(request: Request, user: SignedInUser) -> HTMLResponse:
+    """Two-factor status, and the buttons to set it up or turn it off."""
+    return render(request, "account/two_factor.html", {"setup": None, "codes": None})
+
+
+@router.post("/account/two-factor/setup", response_class=HTMLResponse)
+async def two_factor_setup(request: Request, session: SessionDep, user: SignedInUser) -> HTMLResponse:
+    """A new secret with its QR code; it is active once a code from it is confirmed."""
+    try:
+        setup = await mfa.setup_totp(session, user=user)
+    except AppError as exc:
+        await _undo(session, exc, user)
+        return render(
+            request, "account/two_factor.html", {"setup": None, "codes": None, "error": exc.message}, 409
+        )
+    return render(request, "account/two_factor.html", {"setup": setup, "codes": None})
+
+
+@router.post("/account/two-factor/enable", response_class=HTMLResponse)
+async def two_factor_enable(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+    otp: Annotated[str, Form(max_length=40)],
+) -> HTMLResponse:
+    """Turn two-factor on with a code from the app; shows the recovery codes once."""
+    try:
+        data = parse(OtpConfirm, otp=otp)
+        codes = await mfa.enable_totp(session, settings=settings, user=user, otp=data.otp, ip=meta.ip)
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(
+            request,
+            "account/two_factor.html",
+            {"setup": None, "codes": None, "error": exc.message},
+            status=400,
+        )
+    return render(request, "account/two_factor.html", {"setup": None, "codes": codes.recovery_codes})
+
+
+@router.post("/account/two-factor/disable", response_class=HTMLResponse)
+async def two_factor_disable(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+    password: Secret,
+    otp: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """Turn two-factor off (password and a current code)."""
+    try:
+        data = parse(MfaDisable, password=password, otp=otp)
+        await mfa.disable_totp(
+            session, settings=settings, user=user, password=data.password, otp=data.otp, ip=meta.ip
+        )
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(
+            request,
+            "account/two_factor.html",
+            {"setup": None, "codes": None, "error": exc.message},
+            status=400,
+        )
+    web_session(request).flash("Two-factor authentication is off.", "info")
+    return _redirect("/account/two-factor")
+
+
+@router.get("/account/delete", response_class=HTMLResponse)
+async def delete_page(request: Request, user: SignedInUser) -> HTMLResponse:
+    """Confirm deleting the account."""
+    return render(request, "account/delete.html", {})
+
+
+@router.post("/account/delete", response_class=HTMLResponse)
+async def delete_submit(
+    request: Request, session: SessionDep, meta: ClientMetaDep, user: SignedInUser, password: Secret
+) -> Response:
+    """Erase the account's personal data (bookings stay, anonymised) and sign out."""
+    try:
+        data = parse(PasswordConfirm, password=password)
+        await accounts.delete_own_account(session, user=user, meta=meta, password=data.password)
+    except (FormError, AppError) as exc:
+        await _undo(session, exc, user)
+        return render(request, "account/delete.html", {"error": exc.message}, status=400)
+    web = web_session(request)
+    web.sign_out()
+    web.flash("Your account is deleted. Thank you for coming to the movies with us.", "info")
+    return _redirect("/")
