@@ -58,6 +58,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
         app.include_router(router, prefix=API_PREFIX)
+    from boxoffice.catalog import api as catalog_api
+    from boxoffice.showtimes import api as showtimes_api
+    from boxoffice.venues import api as venues_api
+
+    for router in (catalog_api.router, venues_api.router, showtimes_api.router):
+        app.include_router(router, prefix=API_PREFIX)
     from boxoffice.analytics import api as analytics_api
     from boxoffice.web import install as install_web
 

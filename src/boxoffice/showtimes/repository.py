@@ -243,4 +243,4 @@ async def seat_status_counts(
         .where(ShowtimeSeat.showtime_id.in_(set(showtime_ids)), free)
         .group_by(ShowtimeSeat.showtime_id)
     )
-    return dict(rows.tuples())
+    return dict(rows.all())

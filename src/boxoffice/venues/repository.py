@@ -27,7 +27,7 @@ async def get_cinemas(session: AsyncSession, cinema_ids: Sequence[int]) -> dict[
 async def all_cinema_timezones(session: AsyncSession) -> dict[int, str]:
     """Every cinema's timezone, by id (a chain has tens of cinemas, not millions)."""
     rows = await session.execute(select(Cinema.id, Cinema.timezone))
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 def _cinema_filters(stmt: Select[Any], *, city: str | None, owner_id: int | None) -> Select[Any]:
@@ -57,7 +57,7 @@ async def screen_counts(session: AsyncSession, cinema_ids: Sequence[int]) -> dic
         .where(Screen.cinema_id.in_(set(cinema_ids)))
         .group_by(Screen.cinema_id)
     )
-    return dict(rows.tuples())
+    return dict(rows.all())
 
 
 async def get_screen(session: AsyncSession, screen_id: int) -> Screen | None:

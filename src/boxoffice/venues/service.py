@@ -76,6 +76,12 @@ async def list_cinemas(
     return [(c, counts.get(c.id, 0)) for c in cinemas], total
 
 
+async def list_screens(session: AsyncSession, *, cinema_id: int) -> list[Screen]:
+    """The cinema's screens by name; 404 when the cinema does not exist."""
+    await get_cinema(session, cinema_id=cinema_id)
+    return await repo.list_screens(session, cinema_id=cinema_id)
+
+
 async def screen_count(session: AsyncSession, *, cinema_id: int) -> int:
     """How many screens the cinema has."""
     return (await repo.screen_counts(session, [cinema_id])).get(cinema_id, 0)
