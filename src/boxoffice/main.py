@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from boxoffice import __version__
 from boxoffice.config import Settings, get_settings
 from boxoffice.db import create_engine, create_sessionmaker
+from boxoffice.kit.events import create_event_bus
 from boxoffice.kit.logs import configure_logging
 from boxoffice.kit.ratelimit import build_rate_limiter
 from boxoffice.middleware import RequestContextMiddleware
@@ -56,6 +57,13 @@ def _include_routers(app: FastAPI) -> None:
     from boxoffice.audit import api as audit_api
 
     app.include_router(health.router)
+    from boxoffice.booking import api as booking_api
+    from boxoffice.booking import cart_api, checkin_api, events_api, manage_api, payment_events
+    from boxoffice.payments import api as payments_api
+
+    payment_events.register()
+    for module in (booking_api, cart_api, checkin_api, events_api, manage_api, payments_api):
+        app.include_router(module.router, prefix=API_PREFIX)
     for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
         app.include_router(router, prefix=API_PREFIX)
     from boxoffice.catalog import api as catalog_api
@@ -90,10 +98,12 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.run_background = run_background
+    app.state.events = create_event_bus(database_url=settings.database_url, redis_url=settings.redis_url)
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.test_reset_hooks = [*getattr(app.state, "test_reset_hooks", []), app.state.rate_limiter.reset]
 
     async def shutdown() -> None:
+        await app.state.events.close()
         await engine.dispose()
 
     app.state.shutdown = shutdown

@@ -11,6 +11,8 @@ MODEL_MODULES = (
     "boxoffice.catalog.models",
     "boxoffice.venues.models",
     "boxoffice.showtimes.models",
+    "boxoffice.booking.models",
+    "boxoffice.payments.models",
 )
 
 

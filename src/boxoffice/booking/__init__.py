@@ -1,0 +1,1 @@
+"""Booking: holds, bookings, tickets, check-in, cancellations and the hold sweeper."""

@@ -1,0 +1,131 @@
+"""Side effects that follow a booking change: live seat events (after commit) and emails (outbox)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boxoffice.booking.models import Booking, Ticket
+from boxoffice.booking.tickets import TicketSheet, calendar_ics, tickets_pdf
+from boxoffice.db import after_commit
+from boxoffice.kit.events import EventBus, seats_event
+from boxoffice.kit.money import fmt
+from boxoffice.notifications.service import queue_email
+from boxoffice.showtimes.service import ShowtimeContext
+
+log = logging.getLogger("boxoffice.booking")
+
+
+def publish_seats(
+    session: AsyncSession, events: EventBus, showtime_id: int, changes: Sequence[tuple[int, str]]
+) -> None:
+    """Publish a seat change once the transaction has committed."""
+    if not changes:
+        return
+    payload = seats_event(showtime_id, list(changes))
+
+    async def _send() -> None:
+        await events.publish(showtime_id, payload)
+
+    after_commit(session, _send)
+
+
+def ticket_sheets(booking: Booking, tickets: Sequence[Ticket], ctx: ShowtimeContext) -> list[TicketSheet]:
+    """What the tickets PDF prints."""
+    return [
+        TicketSheet(
+            code=t.code,
+            cinema=ctx.cinema.name,
+            address=", ".join(p for p in (ctx.cinema.address, ctx.cinema.city) if p),
+            screen=ctx.screen.name,
+            movie=ctx.movie.title,
+            starts_at=ctx.showtime.starts_at,
+            timezone=ctx.cinema.timezone,
+            seat=f"{t.row}{t.number}",
+            price=t.price,
+            currency=booking.currency,
+            reference=booking.reference,
+        )
+        for t in tickets
+    ]
+
+
+def booking_ics(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxoffice") -> bytes:
+    """The calendar entry of the booking's showtime."""
+    return calendar_ics(
+        uid=f"{booking.reference}@{base_domain}",
+        movie=ctx.movie.title,
+        cinema=ctx.cinema.name,
+        address=", ".join(p for p in (ctx.cinema.address, ctx.cinema.city) if p),
+        screen=ctx.screen.name,
+        starts_at=ctx.showtime.starts_at,
+        ends_at=ctx.showtime.ends_at,
+        seats=", ".join(f"{i.row}{i.number}" for i in booking.items),
+    )
+
+
+async def email_confirmation(
+    session: AsyncSession,
+    *,
+    to: str,
+    name: str,
+    booking: Booking,
+    tickets: Sequence[Ticket],
+    ctx: ShowtimeContext,
+) -> None:
+    """The confirmation email with the tickets PDF and the calendar entry attached."""
+    local = ctx.local(ctx.showtime.starts_at)
+    await queue_email(
+        session,
+        to=to,
+        subject=f"Your tickets for {ctx.movie.title} ({booking.reference})",
+        template="booking_confirmed",
+        context={
+            "name": name,
+            "reference": booking.reference,
+            "movie": ctx.movie.title,
+            "cinema": ctx.cinema.name,
+            "screen": ctx.screen.name,
+            "starts": local.strftime("%A %d %B %Y, %H:%M"),
+            "seats": ", ".join(f"{t.row}{t.number}" for t in tickets),
+            "total": fmt(booking.total_amount, booking.currency),
+        },
+        attachments=[
+            (
+                f"tickets-{booking.reference}.pdf",
+                "application/pdf",
+                tickets_pdf(ticket_sheets(booking, tickets, ctx)),
+            ),
+            (f"showtime-{booking.reference}.ics", "text/calendar", booking_ics(booking, ctx)),
+        ],
+    )
+
+
+async def email_refund(
+    session: AsyncSession,
+    *,
+    to: str,
+    name: str,
+    booking: Booking,
+    refund: int,
+    ctx: ShowtimeContext,
+    reason: str,
+) -> None:
+    """Tell the customer their booking was cancelled and what comes back."""
+    await queue_email(
+        session,
+        to=to,
+        subject=f"Booking {booking.reference} cancelled",
+        template="booking_cancelled",
+        context={
+            "name": name,
+            "reference": booking.reference,
+            "movie": ctx.movie.title,
+            "cinema": ctx.cinema.name,
+            "starts": ctx.local(ctx.showtime.starts_at).strftime("%A %d %B %Y, %H:%M"),
+            "refund": fmt(refund, booking.currency),
+            "reason": reason,
+        },
+    )

@@ -1,0 +1,366 @@
+"""Queries of the booking domain: seat claims (conditional updates), bookings, tickets, idempotency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from boxoffice.accounts.models import User
+from boxoffice.booking.models import Booking, BookingStatus, IdempotencyRecord, Ticket, TicketStatus
+from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat
+from boxoffice.venues.models import Cinema
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """A seat nobody owns right now: available, or held with a hold that has run out."""
+    return or_(
+        ShowtimeSeat.status == SeatStatus.available,
+        and_(ShowtimeSeat.status == SeatStatus.held, ShowtimeSeat.hold_expires_at < now),
+    )
+
+
+async def _lock_rows(session: AsyncSession, where: ColumnElement[bool]) -> None:
+    """PostgreSQL: lock the target rows in seat order first, so overlapping claims never deadlock."""
+    if _is_postgres(session):
+        await session.execute(
+            select(ShowtimeSeat.id).where(where).order_by(ShowtimeSeat.seat_id).with_for_update()
+        )
+
+
+async def get_showtime(session: AsyncSession, showtime_id: int) -> Showtime | None:
+    """The showtime, or None."""
+    return await session.get(Showtime, showtime_id)
+
+
+async def get_cinema(session: AsyncSession, cinema_id: int) -> Cinema | None:
+    """The cinema, or None."""
+    return await session.get(Cinema, cinema_id)
+
+
+async def showtime_seats(
+    session: AsyncSession, showtime_id: int, seat_ids: Sequence[int] | None = None
+) -> Sequence[ShowtimeSeat]:
+    """The showtime's seat rows (all, or those of `seat_ids`), freshly read."""
+    stmt = select(ShowtimeSeat).where(ShowtimeSeat.showtime_id == showtime_id)
+    if seat_ids is not None:
+        stmt = stmt.where(ShowtimeSeat.seat_id.in_(seat_ids))
+    rows = await session.scalars(
+        stmt.order_by(ShowtimeSeat.y, ShowtimeSeat.x).execution_options(populate_existing=True)
+    )
+    return rows.all()
+
+
+async def claim_seats(
+    session: AsyncSession,
+    *,
+    showtime_id: int,
+    seat_ids: Sequence[int],
+    booking_id: int,
+    holder_id: int,
+    status: SeatStatus,
+    hold_expires_at: datetime | None,
+    now: datetime,
+) -> list[int]:
+    """Claim the seats that are free, in one conditional UPDATE; returns the seat ids it got."""
+    target = and_(ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.seat_id.in_(seat_ids))
+    await _lock_rows(session, target)
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(target, _free(now))
+        .values(
+            status=status,
+            booking_id=booking_id,
+            holder_id=holder_id,
+            hold_expires_at=hold_expires_at,
+            version=ShowtimeSeat.version + 1,
+        )
+        .returning(ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def reclaim_hold(
+    session: AsyncSession,
+    *,
+    showtime_id: int,
+    seat_ids: Sequence[int],
+    booking_id: int,
+    holder_id: int,
+    hold_expires_at: datetime,
+    now: datetime,
+) -> list[int]:
+    """Set a new hold end on the booking's seats: still ours, or free again; returns the seats it got."""
+    target = and_(ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.seat_id.in_(seat_ids))
+    ours = and_(ShowtimeSeat.status == SeatStatus.held, ShowtimeSeat.booking_id == booking_id)
+    await _lock_rows(session, target)
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(target, or_(ours, _free(now)))
+        .values(
+            status=SeatStatus.held,
+            booking_id=booking_id,
+            holder_id=holder_id,
+            hold_expires_at=hold_expires_at,
+            version=ShowtimeSeat.version + 1,
+        )
+        .returning(ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def sell_seats(session: AsyncSession, *, showtime_id: int, booking_id: int) -> list[int]:
+    """Turn the booking's held seats into sold seats; returns the seat ids."""
+    target = and_(
+        ShowtimeSeat.showtime_id == showtime_id,
+        ShowtimeSeat.booking_id == booking_id,
+        ShowtimeSeat.status == SeatStatus.held,
+    )
+    await _lock_rows(session, target)
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(target)
+        .values(status=SeatStatus.sold, hold_expires_at=None, version=ShowtimeSeat.version + 1)
+        .returning(ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def release_seats(
+    session: AsyncSession, *, showtime_id: int, booking_id: int, seat_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Free the booking's seats (all, or only `seat_ids`); returns the seat ids released."""
+    target = and_(
+        ShowtimeSeat.showtime_id == showtime_id,
+        ShowtimeSeat.booking_id == booking_id,
+        ShowtimeSeat.status.in_((SeatStatus.held, SeatStatus.sold)),
+    )
+    if seat_ids is not None:
+        target = and_(target, ShowtimeSeat.seat_id.in_(seat_ids))
+    await _lock_rows(session, target)
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(target)
+        .values(
+            status=SeatStatus.available,
+            booking_id=None,
+            holder_id=None,
+            hold_expires_at=None,
+            version=ShowtimeSeat.version + 1,
+        )
+        .returning(ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
+async def sweep_expired_seats(
+    session: AsyncSession, *, now: datetime, limit: int = 1000
+) -> list[tuple[int, int]]:
+    """Free held seats whose hold ran out; returns (showtime_id, seat_id) pairs."""
+    expired = and_(ShowtimeSeat.status == SeatStatus.held, ShowtimeSeat.hold_expires_at < now)
+    ids_stmt = select(ShowtimeSeat.id).where(expired).order_by(ShowtimeSeat.seat_id).limit(limit)
+    if _is_postgres(session):
+        ids_stmt = ids_stmt.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(ids_stmt)).all())
+    if not ids:
+        return []
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(ShowtimeSeat.id.in_(ids), expired)
+        .values(
+            status=SeatStatus.available,
+            booking_id=None,
+            holder_id=None,
+            hold_expires_at=None,
+            version=ShowtimeSeat.version + 1,
+        )
+        .returning(ShowtimeSeat.showtime_id, ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def expired_held_bookings(
+    session: AsyncSession, *, now: datetime, limit: int = 500
+) -> Sequence[Booking]:
+    """Held bookings whose hold has run out."""
+    rows = await session.scalars(
+        select(Booking)
+        .where(Booking.status == BookingStatus.held, Booking.expires_at < now)
+        .order_by(Booking.id)
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def count_live_holds(session: AsyncSession, *, user_id: int, now: datetime) -> int:
+    """How many held bookings the user has that have not expired."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .where(Booking.user_id == user_id, Booking.status == BookingStatus.held, Booking.expires_at > now)
+    )
+    return int(count or 0)
+
+
+async def get_booking(session: AsyncSession, reference: str, *, lock: bool = False) -> Booking | None:
+    """The booking with its items, by reference (locked for update on PostgreSQL when asked)."""
+    stmt = (
+        select(Booking)
+        .where(Booking.reference == reference)
+        .options(selectinload(Booking.items))
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        stmt = stmt.with_for_update(of=Booking)
+    return await session.scalar(stmt)
+
+
+async def get_booking_by_id(session: AsyncSession, booking_id: int) -> Booking | None:
+    """The booking with its items, by id."""
+    return await session.scalar(
+        select(Booking)
+        .where(Booking.id == booking_id)
+        .options(selectinload(Booking.items))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def held_bookings(session: AsyncSession, *, user_id: int) -> Sequence[Booking]:
+    """The user's held bookings (expired or not), oldest first."""
+    rows = await session.scalars(
+        select(Booking)
+        .where(Booking.user_id == user_id, Booking.status == BookingStatus.held)
+        .options(selectinload(Booking.items))
+        .order_by(Booking.id)
+    )
+    return rows.all()
+
+
+async def live_bookings_of_showtime(session: AsyncSession, showtime_id: int) -> Sequence[Booking]:
+    """Held and confirmed bookings of a showtime."""
+    rows = await session.scalars(
+        select(Booking)
+        .where(
+            Booking.showtime_id == showtime_id,
+            Booking.status.in_((BookingStatus.held, BookingStatus.confirmed)),
+        )
+        .options(selectinload(Booking.items))
+        .order_by(Booking.id)
+    )
+    return rows.all()
+
+
+async def search_bookings(
+    session: AsyncSession,
+    *,
+    user_id: int | None,
+    owner_id: int | None,
+    status: BookingStatus | None,
+    showtime_id: int | None,
+    reference: str | None,
+    email: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[Booking], int]:
+    """Bookings visible under the given scope (user's own, owner's cinemas, or all), newest first."""
+    stmt = select(Booking)
+    if user_id is not None:
+        stmt = stmt.where(Booking.user_id == user_id)
+    if owner_id is not None:
+        stmt = stmt.join(Cinema, Cinema.id == Booking.cinema_id).where(Cinema.owner_id == owner_id)
+    if status is not None:
+        stmt = stmt.where(Booking.status == status)
+    if showtime_id is not None:
+        stmt = stmt.where(Booking.showtime_id == showtime_id)
+    if reference:
+        stmt = stmt.where(Booking.reference == reference.strip().upper())
+    if email:
+        stmt = stmt.join(User, User.id == Booking.user_id).where(
+            func.lower(User.email) == email.strip().lower()
+        )
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = await session.scalars(
+        stmt.options(selectinload(Booking.items))
+        .order_by(Booking.created_at.desc(), Booking.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return rows.all(), int(total or 0)
+
+
+async def tickets_of_booking(
+    session: AsyncSession, booking_id: int, *, live_only: bool = True
+) -> Sequence[Ticket]:
+    """The booking's tickets (only valid and used ones by default)."""
+    stmt = select(Ticket).where(Ticket.booking_id == booking_id)
+    if live_only:
+        stmt = stmt.where(Ticket.status != TicketStatus.void)
+    rows = await session.scalars(stmt.order_by(Ticket.row, Ticket.number, Ticket.id))
+    return rows.all()
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    """A ticket by id."""
+    return await session.get(Ticket, ticket_id, populate_existing=True)
+
+
+async def void_tickets(session: AsyncSession, booking_id: int) -> None:
+    """Void every live ticket of the booking (their codes stop working)."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.booking_id == booking_id, Ticket.status == TicketStatus.valid)
+        .values(status=TicketStatus.void)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def admit_ticket(session: AsyncSession, *, ticket_id: int, now: datetime, by: int) -> bool:
+    """Mark a valid ticket used, once; False when it was not valid any more."""
+    result = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.valid)
+        .values(status=TicketStatus.used, admitted_at=now, admitted_by_id=by)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    """A user by id."""
+    return await session.get(User, user_id)
+
+
+async def get_idempotency(
+    session: AsyncSession, *, user_id: int, scope: str, key: str
+) -> IdempotencyRecord | None:
+    """The stored record for (user, scope, key)."""
+    return await session.scalar(
+        select(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+async def set_showtime_cancelled(session: AsyncSession, showtime: Showtime) -> None:
+    """Mark the showtime cancelled and block its free seats."""
+    from boxoffice.showtimes.models import ShowtimeStatus
+
+    showtime.status = ShowtimeStatus.cancelled
+    await session.flush()

@@ -1,0 +1,362 @@
+"""The booking core: hold seats (one conditional claim), pay, confirm and issue tickets.
+
+Claims never read-then-write: `repository.claim_seats` is one `UPDATE ... WHERE free RETURNING` (rows locked
+in seat order first on PostgreSQL); when it returns fewer seats than asked, the request's transaction is
+rolled back by raising, so nothing is claimed. See docs/booking.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from boxoffice.accounts.models import User
+from boxoffice.audit.service import log_action
+from boxoffice.booking import notify
+from boxoffice.booking import repository as repo
+from boxoffice.booking.deps import BookingContext
+from boxoffice.booking.models import Booking, BookingItem, BookingStatus, Ticket
+from boxoffice.booking.tickets import TicketClaims, sign_ticket
+from boxoffice.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
+from boxoffice.kit.clock import utc_now
+from boxoffice.kit.ids import new_reference
+from boxoffice.kit.metrics import BUSINESS_EVENTS
+from boxoffice.payments import service as payments
+from boxoffice.payments.models import Payment
+from boxoffice.payments.providers import ChargeResult, PaymentDetails, ProviderError
+from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat, ShowtimeStatus
+from boxoffice.showtimes.service import find_best_seats, load_showtime_context
+
+log = logging.getLogger("boxoffice.booking")
+
+BUSY_NEEDLES = ("lock timeout", "deadlock", "canceling statement", "database is locked")
+
+
+def busy_guard(exc: DBAPIError) -> ServiceUnavailable | None:
+    """A lock timeout or deadlock as 503 `busy_try_again`; None for other database errors."""
+    text = str(exc.orig).lower()
+    if any(needle in text for needle in BUSY_NEEDLES):
+        return ServiceUnavailable("The seats are busy right now; please try again.", code="busy_try_again")
+    return None
+
+
+def seats_unavailable(taken: Sequence[int]) -> Conflict:
+    """409 `seats_unavailable` naming the taken seats."""
+    return Conflict(
+        f"{len(taken)} of the seats are no longer available.",
+        code="seats_unavailable",
+        extra={"seats": sorted(taken)},
+    )
+
+
+def _check_open(showtime: Showtime, now: datetime) -> None:
+    if showtime.status == ShowtimeStatus.cancelled:
+        raise Conflict("The showtime is cancelled.", code="sales_closed")
+    if now >= showtime.sales_close_at:
+        raise Conflict("Sales for this showtime have closed.", code="sales_closed")
+
+
+async def _seats_for_request(
+    session: AsyncSession,
+    *,
+    showtime_id: int,
+    seat_ids: Sequence[int] | None,
+    count: int | None,
+) -> list[ShowtimeSeat]:
+    """The seat rows asked for: named ones (all must exist in the showtime) or the best block of `count`."""
+    if seat_ids is None:
+        assert count is not None
+        block = await find_best_seats(session, showtime_id=showtime_id, count=count)
+        seat_ids = [s.seat_id for s in block]
+    rows = list(await repo.showtime_seats(session, showtime_id, seat_ids))
+    unknown = sorted(set(seat_ids) - {r.seat_id for r in rows})
+    if unknown:
+        raise Unprocessable(
+            f"Seats {unknown} do not belong to showtime {showtime_id}.",
+            code="unknown_seats",
+            extra={"seats": unknown},
+        )
+    blocked = [r.seat_id for r in rows if r.status == SeatStatus.blocked]
+    if blocked:
+        raise seats_unavailable(blocked)
+    return rows
+
+
+async def create_hold(
+    session: AsyncSession,
+    *,
+    ctx: BookingContext,
+    user: User,
+    showtime_id: int,
+    seat_ids: Sequence[int] | None,
+    count: int | None,
+) -> Booking:
+    """Claim seats in one atomic step: a held booking, or 409 `seats_unavailable` with nothing held."""
+    settings = ctx.settings
+    if not user.email_verified:
+        raise Forbidden("Confirm your email address before booking.", code="email_unverified")
+    wanted = len(seat_ids) if seat_ids is not None else int(count or 0)
+    if wanted > settings.max_seats_per_booking:
+        raise Unprocessable(
+            f"At most {settings.max_seats_per_booking} seats per booking.", code="too_many_seats"
+        )
+    showtime = await repo.get_showtime(session, showtime_id)
+    if showtime is None:
+        raise NotFound("No such showtime.", code="showtime_not_found")
+    now = utc_now()
+    _check_open(showtime, now)
+    if await repo.count_live_holds(session, user_id=user.id, now=now) >= settings.max_held_bookings:
+        raise Conflict(
+            f"You already hold {settings.max_held_bookings} unpaid bookings; pay or release one first.",
+            code="too_many_holds",
+        )
+    rows = await _seats_for_request(session, showtime_id=showtime_id, seat_ids=seat_ids, count=count)
+    expires = now + timedelta(minutes=settings.hold_minutes)
+    booking = Booking(
+        reference=new_reference(),
+        user_id=user.id,
+        showtime_id=showtime.id,
+        cinema_id=showtime.cinema_id,
+        status=BookingStatus.held,
+        expires_at=expires,
+        currency=showtime.currency,
+        total_amount=sum(r.price for r in rows),
+        items=[
+            BookingItem(seat_id=r.seat_id, row=r.row, number=r.number, seat_type=r.seat_type, price=r.price)
+            for r in rows
+        ],
+    )
+    session.add(booking)
+    await session.flush()
+    ids = [r.seat_id for r in rows]
+    try:
+        got = await repo.claim_seats(
+            session,
+            showtime_id=showtime.id,
+            seat_ids=ids,
+            booking_id=booking.id,
+            holder_id=user.id,
+            status=SeatStatus.held,
+            hold_expires_at=expires,
+            now=now,
+        )
+    except DBAPIError as exc:
+        raise (busy_guard(exc) or exc) from exc
+    if len(got) != len(ids):
+        BUSINESS_EVENTS.labels("hold_conflict").inc()
+        raise seats_unavailable(sorted(set(ids) - set(got)))
+    await log_action(
+        session,
+        action="booking.held",
+        actor_id=user.id,
+        subject_type="booking",
+        subject_id=booking.reference,
+        data={"showtime_id": showtime.id, "seats": ids, "expires_at": expires.isoformat()},
+    )
+    notify.publish_seats(session, ctx.events, showtime.id, [(s, "held") for s in ids])
+    BUSINESS_EVENTS.labels("hold").inc()
+    return booking
+
+
+async def get_own_booking(
+    session: AsyncSession, *, user: User, reference: str, lock: bool = False
+) -> Booking:
+    """The caller's booking by reference; 404 when it is not theirs."""
+    booking = await repo.get_booking(session, reference.strip().upper(), lock=lock)
+    if booking is None or booking.user_id != user.id:
+        raise NotFound("No such booking.", code="booking_not_found")
+    return booking
+
+
+def is_live_hold(booking: Booking, now: datetime) -> bool:
+    """Held and not yet expired."""
+    return booking.status == BookingStatus.held and booking.expires_at > now
+
+
+async def secure_for_payment(
+    session: AsyncSession, *, ctx: BookingContext, booking: Booking, now: datetime
+) -> None:
+    """Make sure the booking's seats are ours while the payment runs.
+
+    A live hold gets its one grace period (never shortened, never granted twice). An expired hold is
+    re-claimed when its seats are still free (a late payment), else 409 `hold_expired`.
+    """
+    if booking.status not in (BookingStatus.held, BookingStatus.expired):
+        raise Conflict(f"The booking is {booking.status.value}; it cannot be paid.", code="invalid_state")
+    live = is_live_hold(booking, now)
+    grace = timedelta(minutes=ctx.settings.payment_grace_minutes)
+    if live and booking.grace_used:
+        return
+    new_expiry = max(booking.expires_at, now + grace) if live else now + grace
+    ids = [i.seat_id for i in booking.items]
+    try:
+        got = await repo.reclaim_hold(
+            session,
+            showtime_id=booking.showtime_id,
+            seat_ids=ids,
+            booking_id=booking.id,
+            holder_id=booking.user_id,
+            hold_expires_at=new_expiry,
+            now=now,
+        )
+    except DBAPIError as exc:
+        raise (busy_guard(exc) or exc) from exc
+    if len(got) != len(ids):
+        raise Conflict(
+            "The hold expired and some of its seats were taken by someone else; nothing was charged.",
+            code="hold_expired",
+            extra={"seats": sorted(set(ids) - set(got))},
+        )
+    if not live:
+        notify.publish_seats(session, ctx.events, booking.showtime_id, [(s, "held") for s in ids])
+    booking.status = BookingStatus.held
+    booking.expires_at = new_expiry
+    booking.grace_used = True
+    await session.flush()
+
+
+async def issue_tickets(session: AsyncSession, *, ctx: BookingContext, booking: Booking) -> list[Ticket]:
+    """One signed ticket per seat of the booking."""
+    tickets = [
+        Ticket(
+            booking_id=booking.id,
+            showtime_id=booking.showtime_id,
+            seat_id=item.seat_id,
+            row=item.row,
+            number=item.number,
+            price=item.price,
+        )
+        for item in booking.items
+    ]
+    session.add_all(tickets)
+    await session.flush()
+    for ticket in tickets:
+        ticket.code = sign_ticket(
+            ctx.settings.secret_key, TicketClaims(ticket.id, booking.id, booking.showtime_id, ticket.seat_id)
+        )
+    await session.flush()
+    return tickets
+
+
+async def confirm(
+    session: AsyncSession, *, ctx: BookingContext, booking: Booking, actor_id: int | None
+) -> None:
+    """Sell the booking's held seats, issue tickets, write the audit entry and queue the email."""
+    sold = await repo.sell_seats(session, showtime_id=booking.showtime_id, booking_id=booking.id)
+    expected = {i.seat_id for i in booking.items}
+    if set(sold) != expected:  # cannot happen after secure_for_payment; refuse rather than oversell
+        raise Conflict("The booking's seats are not all held any more.", code="hold_expired")
+    now = utc_now()
+    booking.status = BookingStatus.confirmed
+    booking.confirmed_at = now
+    await session.flush()
+    tickets = await issue_tickets(session, ctx=ctx, booking=booking)
+    await log_action(
+        session,
+        action="booking.confirmed",
+        actor_id=actor_id,
+        subject_type="booking",
+        subject_id=booking.reference,
+        data={"total": booking.total_amount, "currency": booking.currency, "tickets": len(tickets)},
+    )
+    notify.publish_seats(session, ctx.events, booking.showtime_id, [(s, "sold") for s in sorted(sold)])
+    customer = await repo.get_user(session, booking.user_id)
+    if customer is not None and customer.deleted_at is None:
+        sctx = await load_showtime_context(session, showtime_id=booking.showtime_id)
+        await notify.email_confirmation(
+            session, to=customer.email, name=customer.full_name, booking=booking, tickets=tickets, ctx=sctx
+        )
+    BUSINESS_EVENTS.labels("confirmed").inc()
+
+
+@dataclasses.dataclass(frozen=True)
+class PayOutcome:
+    """What a payment attempt did: the bookings, the payment record and the provider's answer."""
+
+    bookings: list[Booking]
+    payment: Payment
+    result: ChargeResult
+
+
+async def charge_and_confirm(
+    session: AsyncSession,
+    *,
+    ctx: BookingContext,
+    user: User,
+    bookings: list[Booking],
+    details: PaymentDetails,
+    idempotency_key: str | None,
+) -> PayOutcome:
+    """Charge the bookings (already secured) in one payment; confirm them when the charge succeeds."""
+    currencies = {b.currency for b in bookings}
+    if len(currencies) != 1:
+        raise Conflict("Bookings in different currencies cannot be paid together.", code="mixed_currencies")
+    currency = currencies.pop()
+    amount = sum(b.total_amount for b in bookings)
+    key = f"pay-{user.id}-{idempotency_key or secrets.token_hex(12)}"
+    try:
+        result = await ctx.provider.charge(
+            amount=amount,
+            currency=currency,
+            details=details,
+            idempotency_key=key,
+            description="boxoffice " + " ".join(b.reference for b in bookings),
+            metadata={"bookings": ",".join(b.reference for b in bookings), "user_id": str(user.id)},
+        )
+    except ProviderError as exc:
+        log.warning("payment provider error: %s", exc)
+        raise ServiceUnavailable(
+            "The payment provider is unavailable; nothing was charged, please retry.",
+            code="payment_provider_unavailable",
+        ) from exc
+    payment = await payments.record_charge(
+        session,
+        user_id=user.id,
+        provider=ctx.provider,
+        result=result,
+        currency=currency,
+        allocations=[(b.id, b.total_amount) for b in bookings],
+    )
+    for booking in bookings:
+        await log_action(
+            session,
+            action=f"booking.payment_{result.status}",
+            actor_id=user.id,
+            subject_type="booking",
+            subject_id=booking.reference,
+            data={"payment_id": payment.id, "amount": booking.total_amount, "provider": ctx.provider.name},
+        )
+    if result.status == "succeeded":
+        for booking in bookings:
+            await confirm(session, ctx=ctx, booking=booking, actor_id=user.id)
+    else:
+        BUSINESS_EVENTS.labels(f"payment_{result.status}").inc()
+    return PayOutcome(bookings, payment, result)
+
+
+async def pay(
+    session: AsyncSession,
+    *,
+    ctx: BookingContext,
+    user: User,
+    reference: str,
+    details: PaymentDetails,
+    idempotency_key: str | None,
+) -> PayOutcome:
+    """Pay one booking: secure its seats (grace period or late re-claim), charge, confirm."""
+    booking = await get_own_booking(session, user=user, reference=reference, lock=True)
+    if booking.status == BookingStatus.confirmed:
+        raise Conflict("The booking is already paid.", code="invalid_state")
+    if await payments.has_pending(session, booking_id=booking.id):
+        raise Conflict("A payment for this booking is still being processed.", code="payment_pending")
+    now = utc_now()
+    await secure_for_payment(session, ctx=ctx, booking=booking, now=now)
+    return await charge_and_confirm(
+        session, ctx=ctx, user=user, bookings=[booking], details=details, idempotency_key=idempotency_key
+    )

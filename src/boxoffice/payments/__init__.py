@@ -1,0 +1,1 @@
+"""Payments: the provider protocol, the simulated and Stripe providers, webhooks and refunds."""

@@ -1,0 +1,28 @@
+"""Webhook plumbing: verified provider events are dispatched to the listeners registered for them.
+
+Domains above payments (booking) register listeners, so payments never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Listener = Callable[[AsyncSession, FastAPI, str, dict[str, Any]], Awaitable[None]]
+
+_listeners: list[Listener] = []
+
+
+def register_payment_listener(listener: Listener) -> None:
+    """Call `listener(session, app, event_type, data_object)` for every new provider event (idempotent)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+async def dispatch(session: AsyncSession, app: FastAPI, event_type: str, data: dict[str, Any]) -> None:
+    """Hand a new event to every listener, in the webhook's transaction."""
+    for listener in list(_listeners):
+        await listener(session, app, event_type, data)
