@@ -15,9 +15,10 @@ Loop = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
 
 def _loops() -> list[tuple[str, Loop]]:
+    from boxoffice.booking.sweeper import sweeper_loop
     from boxoffice.notifications.sender import run_outbox
 
-    return [("outbox", run_outbox)]
+    return [("outbox", run_outbox), ("hold-sweeper", sweeper_loop)]
 
 
 def start_background_tasks(app: FastAPI) -> list[asyncio.Task[None]]:

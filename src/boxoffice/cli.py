@@ -106,6 +106,15 @@ def demo(
 
 
 @app.command()
+def sweep() -> None:
+    """Free seats whose hold expired and mark their bookings expired (the app also does this itself)."""
+    from boxoffice.booking.sweeper import sweep_command
+
+    freed, expired = asyncio.run(sweep_command(get_settings()))
+    typer.echo(f"freed {freed} seats, expired {expired} bookings")
+
+
+@app.command()
 def backup(
     destination: Annotated[
         Path | None, typer.Argument(help="Backup file, or a directory for it (default var/backups/).")

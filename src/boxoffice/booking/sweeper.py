@@ -18,9 +18,10 @@ from boxoffice.audit.service import log_action
 from boxoffice.booking import notify
 from boxoffice.booking import repository as repo
 from boxoffice.booking.models import BookingStatus
-from boxoffice.db import transaction
+from boxoffice.config import Settings
+from boxoffice.db import create_engine, create_sessionmaker, transaction
 from boxoffice.kit.clock import utc_now
-from boxoffice.kit.events import EventBus
+from boxoffice.kit.events import EventBus, create_event_bus
 from boxoffice.payments import service as payments
 
 log = logging.getLogger("boxoffice.sweeper")
@@ -74,3 +75,14 @@ async def sweeper_loop(app: FastAPI) -> None:
         except Exception:
             log.exception("hold sweep failed")
         await asyncio.sleep(interval)
+
+
+async def sweep_command(settings: Settings) -> tuple[int, int]:
+    """`boxoffice sweep`: one sweep against the configured database, events to other processes."""
+    engine = create_engine(settings.database_url, pool_size=1)
+    events = create_event_bus(database_url=settings.database_url, redis_url=settings.redis_url)
+    try:
+        return await sweep_once(create_sessionmaker(engine), events)
+    finally:
+        await events.close()
+        await engine.dispose()
