@@ -113,7 +113,7 @@ def _latin1(text: str) -> str:
 
 def tickets_pdf(sheets: Sequence[TicketSheet]) -> bytes:
     """One A6 page per ticket: cinema, screen, movie, local start time, seat, price and the QR code."""
-    pdf = FPDF(orientation="P", unit="mm", format="A6")
+    pdf = FPDF(orientation="P", unit="mm", format=(105, 148))  # A6
     pdf.set_auto_page_break(auto=False)
     pdf.set_title("boxoffice e-tickets")
     for sheet in sheets:
