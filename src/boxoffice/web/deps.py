@@ -10,7 +10,7 @@ from boxoffice.accounts.deps import get_optional_user
 from boxoffice.accounts.models import Role, User
 from boxoffice.errors import Forbidden, Unauthorized
 from boxoffice.web.sessions import csrf_matches
-from boxoffice.web.templating import web_session
+from boxoffice.web.templating import user_view, web_session
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -34,6 +34,7 @@ async def page_user(
 ) -> User | None:
     """The signed-in user of the page (from the session cookie), remembered for the templates."""
     request.state.page_user = user
+    request.state.page_user_view = user_view(user) if user is not None else None
     return user
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import inspect
 
 from boxoffice import __version__
+from boxoffice.accounts.models import Role, User
 from boxoffice.kit.clock import as_utc
+from boxoffice.web.seats import TYPE_LABELS, seat_label
 from boxoffice.web.sessions import WebSession
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -59,6 +63,47 @@ templates.env.filters["local"] = local_time
 templates.env.filters["pct"] = pct
 templates.env.globals["static"] = static_url
 templates.env.globals["app_version"] = __version__
+templates.env.globals["seat_label"] = seat_label
+templates.env.globals["TYPE_LABELS"] = TYPE_LABELS
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What templates know about the signed-in user: plain values, safe after a rollback."""
+
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    email_verified: bool
+    pending_email: str | None
+    mfa_enabled: bool
+
+
+def user_view(user: User) -> UserView:
+    """A snapshot of `user` for the templates."""
+    return UserView(
+        id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=user.role,
+        email_verified=user.email_verified,
+        pending_email=user.pending_email,
+        mfa_enabled=user.mfa_enabled,
+    )
+
+
+def _current_user_view(request: Request) -> UserView | None:
+    """The freshest view of the page's user: live values when the ORM object is usable, else the snapshot
+    taken when the request started (an error page renders after the transaction rolled back)."""
+    user = getattr(request.state, "page_user", None)
+    snapshot: UserView | None = getattr(request.state, "page_user_view", None)
+    if user is None:
+        return snapshot
+    state = inspect(user)
+    if state.detached or state.expired_attributes:
+        return snapshot
+    return user_view(user)
 
 
 def web_session(request: Request) -> WebSession:
@@ -77,7 +122,7 @@ def render(
     """Render a page template with the common context: user, CSRF token, flash messages."""
     session = web_session(request)
     values: dict[str, Any] = {
-        "user": getattr(request.state, "page_user", None),
+        "user": _current_user_view(request),
         "csrf_token": session.csrf_token(),
         "flashes": session.pop_flashes(),
         "path": request.url.path,

@@ -1,0 +1,114 @@
+"""Moviegoer pages over HTTP: home, movie, cinema, seat map, checkout (declined, paid), tickets, cancel."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi import FastAPI
+
+from tests.factories.accounts import make_user
+from tests.factories.showtimes import make_showtime
+from tests.web.support import csrf_from, page_login, session_of
+
+DECLINED = "4000 0000 0000 0002"
+GOOD = "4242 4242 4242 4242"
+
+
+async def test_public_pages_list_the_showtime(app: FastAPI, client: httpx.AsyncClient) -> None:
+    built = await make_showtime(app, rows=3, seats_per_row=4)
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert "Test Movie" in home.text
+    assert f"/movies/{built.movie_id}" in home.text
+    searched = await client.get("/", params={"q": "no such title"})
+    assert "Test Movie" not in searched.text
+    movie = await client.get(f"/movies/{built.movie_id}")
+    assert movie.status_code == 200
+    assert f"/showtimes/{built.showtime_id}" in movie.text
+    cinemas = await client.get("/cinemas")
+    assert f"/cinemas/{built.cinema_id}" in cinemas.text
+    missing = await client.get("/movies/999999")
+    assert missing.status_code == 404
+    assert "Page not found" in missing.text
+    bad = await client.get("/", params={"date": "not-a-date"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("text/html")
+
+
+async def test_seat_map_page_shows_every_seat_with_labels(app: FastAPI, client: httpx.AsyncClient) -> None:
+    built = await make_showtime(app, rows=3, seats_per_row=4)
+    page = await client.get(f"/showtimes/{built.showtime_id}")
+    assert page.status_code == 200
+    seats = re.findall(r'data-seat-id="(\d+)"', page.text)
+    assert sorted(int(s) for s in seats) == sorted(built.seat_ids)
+    assert 'aria-label="Row A, seat 1, Standard, €12.00, available"' in page.text
+    assert "SCREEN" in page.text
+    assert "/static/js/seatmap.js" in page.text
+
+
+async def test_checkout_declined_then_paid_then_cancelled(app: FastAPI, client: httpx.AsyncClient) -> None:
+    built = await make_showtime(app, rows=3, seats_per_row=4)
+    user = await make_user(app)
+    await page_login(client, user.email)
+    csrf = session_of(app, client).csrf
+    # The seat map's JS holds seats through the JSON API with the page cookie and the CSRF header.
+    held = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": built.showtime_id, "seat_ids": built.seat_ids[:2]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert held.status_code == 201, held.text
+    reference = held.json()["reference"]
+
+    checkout = await client.get(f"/bookings/{reference}/checkout")
+    assert checkout.status_code == 200
+    assert 'id="countdown"' in checkout.text
+    assert "€24.00" in checkout.text
+    token = csrf_from(checkout.text)
+
+    declined = await client.post(
+        f"/bookings/{reference}/pay", data={"card_number": DECLINED, "csrf_token": token}
+    )
+    assert declined.status_code == 402
+    assert "declined" in declined.text.lower()
+    assert "stay held" in declined.text
+
+    paid = await client.post(f"/bookings/{reference}/pay", data={"card_number": GOOD, "csrf_token": token})
+    assert paid.status_code == 303, paid.text
+    detail = await client.get(paid.headers["location"])
+    assert detail.status_code == 200
+    assert "Your tickets" in detail.text
+    assert detail.text.count('src="data:image/svg+xml;base64,') == 2
+    assert f"/api/v1/bookings/{reference}/tickets.pdf" in detail.text
+    quote = re.search(r"Cancelling now refunds <strong>([^<]+)</strong>", detail.text)
+    assert quote
+
+    mine = await client.get("/my/bookings")
+    assert reference in mine.text
+
+    cancelled = await client.post(
+        f"/bookings/{reference}/cancel", data={"csrf_token": csrf_from(detail.text)}
+    )
+    assert cancelled.status_code == 303
+    after = await client.get(cancelled.headers["location"])
+    assert "refunded" in after.text
+    assert quote.group(1) in after.text
+
+
+async def test_someone_elses_booking_is_404(app: FastAPI, client: httpx.AsyncClient) -> None:
+    built = await make_showtime(app, rows=2, seats_per_row=2)
+    owner_of_booking = await make_user(app)
+    await page_login(client, owner_of_booking.email)
+    held = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": built.showtime_id, "seat_ids": built.seat_ids[:1]},
+        headers={"X-CSRF-Token": session_of(app, client).csrf},
+    )
+    reference = held.json()["reference"]
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        stranger = await make_user(app)
+        await page_login(other, stranger.email)
+        assert (await other.get(f"/bookings/{reference}")).status_code == 404
+        assert (await other.get(f"/bookings/{reference}/checkout")).status_code == 404
