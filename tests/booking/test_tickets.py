@@ -1,0 +1,138 @@
+"""Tickets: signed codes (forgery refused), PDF and calendar, check-in once within its window."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import httpx
+from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st_
+
+from boxoffice.accounts.models import Role
+from boxoffice.booking.tickets import TicketClaims, sign_ticket, verify_ticket
+from tests.conftest import TEST_SECRET, FrozenClock
+from tests.factories.accounts import auth_headers
+from tests.factories.booking import book_and_pay, make_customer
+from tests.factories.showtimes import make_showtime
+
+
+def test_codes_verify_and_resist_tampering() -> None:
+    claims = TicketClaims(7, 3, 11, 42)
+    code = sign_ticket(TEST_SECRET, claims)
+    assert verify_ticket(TEST_SECRET, code) == claims
+    assert verify_ticket("another-secret-key-of-some-length", code) is None
+    prefix, payload, sig = code.split(".")
+    forged_payload = base64.urlsafe_b64encode(
+        b"\x00\x00\x00\x08" + base64.urlsafe_b64decode(payload + "==")[4:]
+    )
+    assert verify_ticket(TEST_SECRET, f"{prefix}.{forged_payload.decode().rstrip('=')}.{sig}") is None
+    for bad in ("", "BX1", "BX1..", "BX2." + code[4:], code + "A", "BX1.!!!.???"):
+        assert verify_ticket(TEST_SECRET, bad) is None
+
+
+@given(st_.text(max_size=80))
+def test_random_strings_never_verify(text: str) -> None:
+    assert verify_ticket(TEST_SECRET, text) is None
+
+
+async def test_pdf_and_calendar(app: FastAPI, client: httpx.AsyncClient) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice, mallory = await make_customer(app), await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:3])
+    pdf = await client.get(f"/api/v1/bookings/{booking['reference']}/tickets.pdf", headers=alice.headers)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert pdf.content.count(b"/Type /Page") - pdf.content.count(b"/Type /Pages") == 3  # a page per ticket
+    ics = await client.get(f"/api/v1/bookings/{booking['reference']}/calendar.ics", headers=alice.headers)
+    assert ics.status_code == 200
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert b"BEGIN:VEVENT" in ics.content
+    assert b"Test Movie" in ics.content
+    hidden = await client.get(f"/api/v1/bookings/{booking['reference']}/tickets.pdf", headers=mallory.headers)
+    assert hidden.status_code == 404
+
+
+async def test_checkin_admits_once_and_refuses_the_rest(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    owner = await make_customer(app, role=Role.owner)
+    other_owner = await make_customer(app, role=Role.owner)
+    admin = await make_customer(app, role=Role.admin)
+    st = await make_showtime(
+        app, rows=1, seats_per_row=4, owner_id=owner.user.id, starts_in=timedelta(hours=3)
+    )
+    other = await make_showtime(
+        app, rows=1, seats_per_row=4, owner_id=owner.user.id, starts_in=timedelta(hours=3)
+    )
+    alice = await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:2])
+    code, code2 = (t["code"] for t in booking["tickets"])
+
+    async def scan(body: dict[str, object], who: dict[str, str]) -> httpx.Response:
+        return await client.post("/api/v1/checkin", json=body, headers=who)
+
+    early = await scan({"code": code}, owner.headers)
+    assert (early.status_code, early.json()["code"]) == (409, "checkin_not_open")
+    frozen_clock.advance(hours=2, minutes=1)
+    owner.headers = auth_headers(app, owner.user)
+    admin.headers = auth_headers(app, admin.user)
+    other_owner.headers = auth_headers(app, other_owner.user)
+    not_theirs = await scan({"code": code}, other_owner.headers)
+    assert (not_theirs.status_code, not_theirs.json()["code"]) == (404, "invalid_ticket")
+    wrong = await scan({"code": code, "showtime_id": other.showtime_id}, owner.headers)
+    assert (wrong.status_code, wrong.json()["code"]) == (409, "wrong_showtime")
+    prefix, payload, sig = code.split(".")
+    forged = await scan({"code": f"{prefix}.{payload}.{sig[:-2]}AA"}, owner.headers)
+    assert (forged.status_code, forged.json()["code"]) == (404, "invalid_ticket")
+    unknown = await scan({"code": sign_ticket(TEST_SECRET, TicketClaims(99999, 1, 1, 1))}, owner.headers)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "invalid_ticket")
+    admitted = await scan({"code": code, "showtime_id": st.showtime_id}, owner.headers)
+    assert admitted.status_code == 200, admitted.text
+    assert admitted.json()["seat"] == "A1"
+    assert admitted.json()["showtime"]["id"] == st.showtime_id
+    twice = await scan({"code": code}, admin.headers)
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_admitted")
+    by_admin = await scan({"code": code2}, admin.headers)
+    assert by_admin.status_code == 200
+    customer = await scan({"code": code2}, auth_headers(app, alice.user))
+    assert customer.status_code == 403
+
+
+async def test_replaced_and_refunded_codes_stop_working(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    owner = await make_customer(app, role=Role.owner)
+    st = await make_showtime(
+        app, rows=1, seats_per_row=4, owner_id=owner.user.id, starts_in=timedelta(days=2)
+    )
+    alice = await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:2])
+    old = booking["tickets"][0]["code"]
+    changed = await client.patch(
+        f"/api/v1/bookings/{booking['reference']}", json={"seat_ids": st.seat_ids[1:3]}, headers=alice.headers
+    )
+    new = changed.json()["tickets"][0]["code"]
+    cancelled = await client.post(f"/api/v1/bookings/{booking['reference']}/cancel", headers=alice.headers)
+    assert cancelled.status_code == 200
+    frozen_clock.advance(days=2)
+    owner.headers = auth_headers(app, owner.user)
+    for code in (old, new):
+        response = await client.post("/api/v1/checkin", json={"code": code}, headers=owner.headers)
+        assert (response.status_code, response.json()["code"]) == (404, "invalid_ticket")
+
+
+async def test_checkin_closes_after_the_end(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    admin = await make_customer(app, role=Role.admin)
+    st = await make_showtime(app, rows=1, seats_per_row=2, starts_in=timedelta(minutes=30))
+    alice = await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:1])
+    frozen_clock.advance(hours=2, minutes=30)
+    response = await client.post(
+        "/api/v1/checkin", json={"code": booking["tickets"][0]["code"]}, headers=auth_headers(app, admin.user)
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "checkin_closed")
