@@ -6,8 +6,8 @@ from datetime import date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi.responses import ORJSONResponse
 
 from boxoffice.accounts.deps import OptionalUser, StaffUser
 from boxoffice.deps import SessionDep, SettingsDep
@@ -171,7 +171,9 @@ async def seat_map(
     if answer is None:
         etag = if_none_match or ""
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})
-    return ORJSONResponse(answer.body, headers={**headers, "ETag": answer.etag})
+    return Response(
+        orjson.dumps(answer.body), media_type="application/json", headers={**headers, "ETag": answer.etag}
+    )
 
 
 @router.get("/showtimes/{showtime_id}/seats/best", response_model=BestBlock)
