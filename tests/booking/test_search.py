@@ -55,3 +55,16 @@ async def test_every_role_on_search(app: FastAPI, client: httpx.AsyncClient) -> 
     assert staff_view["customer_email"] == alice.user.email
     mine = (await client.get("/api/v1/me/bookings", headers=admin.headers)).json()
     assert mine["items"] == []
+
+
+async def test_account_export_includes_bookings(app: FastAPI, client: httpx.AsyncClient) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice, bob = await make_customer(app), await make_customer(app)
+    mine = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:2])
+    await hold(client, bob, st.showtime_id, st.seat_ids[2:3])
+    response = await client.get("/api/v1/me/export", headers=alice.headers)
+    assert response.status_code == 200, response.text
+    section = response.json()["sections"]["bookings"]
+    assert [b["reference"] for b in section] == [mine["reference"]]
+    assert section[0]["payments"][0]["card_last4"] == "4242"
+    assert "4242424242424242" not in response.text
