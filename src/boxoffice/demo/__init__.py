@@ -42,9 +42,14 @@ async def load_demo(settings: Settings, *, only_if_empty: bool = False) -> str:
                         )
                     )
             await session.flush()
+            from boxoffice.demo.catalog import load_catalog
+
+            admin = (await session.scalars(select(User).where(User.email == DEMO_ADMIN[0]))).first()
+            owner = (await session.scalars(select(User).where(User.email == DEMO_OWNER[0]))).first()
+            catalog_summary = await load_catalog(session, admin=admin, owner=owner)
     finally:
         await engine.dispose()
     return (
         "demo accounts (password: popcorn-and-a-movie): "
-        f"{DEMO_ADMIN[0]} (admin), {DEMO_OWNER[0]} (owner), {DEMO_CUSTOMER[0]} (customer)"
+        f"{DEMO_ADMIN[0]} (admin), {DEMO_OWNER[0]} (owner), {DEMO_CUSTOMER[0]} (customer); " + catalog_summary
     )
