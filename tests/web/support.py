@@ -13,15 +13,16 @@ from boxoffice.notifications.models import OutboxEmail
 from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key
 from tests.factories.accounts import DEFAULT_PASSWORD
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def csrf_from(html: str) -> str:
-    """The CSRF token a page carries (hidden input or meta tag)."""
-    match = _CSRF.search(html) or _META.search(html)
-    assert match, "the page carries no CSRF token"
-    return match.group(1)
+    """The CSRF token of the page's forms; every hidden token on the page must be the meta tag's."""
+    meta = _META.search(html)
+    assert meta, "the page carries no CSRF meta tag"
+    hidden = re.findall(r'name="csrf_token" value="([^"]*)"', html)
+    assert all(token == meta.group(1) for token in hidden), "a form carries a wrong or empty CSRF token"
+    return meta.group(1)
 
 
 async def page_csrf(client: httpx.AsyncClient, path: str = "/login") -> str:

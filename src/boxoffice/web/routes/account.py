@@ -16,7 +16,6 @@ from boxoffice.accounts.exceptions import MfaRequired
 from boxoffice.accounts.models import User
 from boxoffice.accounts.schemas import (
     EmailOnly,
-    LoginRequest,
     MfaDisable,
     OtpConfirm,
     PasswordChange,
@@ -95,15 +94,20 @@ async def login_submit(
     target = safe_next(next_url)
     context = {"next": target, "email": email, "need_otp": bool(otp)}
     try:
-        data = parse(LoginRequest, email=email, password=password, otp=otp)
+        # No deliverability check on sign-in: an address that is not an account simply fails, and
+        # demo or intranet accounts (e.g. @boxoffice.localhost) must still be able to sign in.
+        address = email.strip().lower()
+        if not address or "@" not in address or len(address) > 320 or not password:
+            raise FormError("Enter your email address and password.")
+        code = parse(OtpConfirm, otp=otp).otp if otp.strip() else None
         pair = await signin.login(
             session,
             settings=settings,
             limiter=limiter,
             meta=meta,
-            email=data.email,
-            password=data.password,
-            otp=data.otp,
+            email=address,
+            password=password,
+            otp=code,
         )
     except FormError as exc:
         return render(request, "account/login.html", {**context, "error": exc.message}, status=422)

@@ -9,7 +9,7 @@
     return SIGNS[currency] ? SIGNS[currency] + text : text + " " + currency;
   }
   function isFree(button) {
-    return button.dataset.status === "available" || button.dataset.mine === "true";
+    return button.dataset.status === "available";
   }
   function message(text) { document.getElementById("seat-message").textContent = text || ""; }
   function live(text) { document.getElementById("live-status").textContent = text; }
