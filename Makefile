@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps bench fuzz clean
+.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps pytest-browser bench fuzz clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -54,10 +54,19 @@ fmt: install ## Format and fix with ruff
 typecheck: install ## Type check with mypy (strict)
 	$(RUN) mypy
 
-pytest: install ## Run the test suite only
-	$(RUN) pytest
+pytest: install ## Run the test suite only (the browser tests run on their own: pytest-browser)
+	$(RUN) pytest --ignore=tests/browser
 
-test: install lint typecheck pytest ## Install what the tests need, then lint, type check and run the whole suite
+browser-deps: ## Install Debian's Chromium for the browser tests when it is missing (no browser download)
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
+
+pytest-browser: install browser-deps ## Run the Playwright browser tests (screenshots in test-output/browser/)
+	$(RUN) pytest tests/browser
+
+test: install lint typecheck pytest browser-deps pytest-browser ## Install what the tests need, then lint, type check and run the whole suite
 
 clean: ## Remove the environment and local data (var/)
 	rm -rf .venv .tools var .mypy_cache .ruff_cache .pytest_cache
