@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from boxoffice.accounts.deferred import wait_deferred
 from boxoffice.accounts.models import Role, User
 from boxoffice.accounts.security import create_access_token, hash_password
 from boxoffice.db import transaction
@@ -51,7 +52,8 @@ def auth_headers(app: FastAPI, user: User) -> dict[str, str]:
 
 
 async def outbox(app: FastAPI, *, to: str | None = None) -> list[OutboxEmail]:
-    """Emails queued so far (oldest first), optionally only those to `to`."""
+    """Emails queued so far (oldest first), optionally only those to `to` (deferred jobs finished first)."""
+    await wait_deferred()
     async with transaction(app.state.sessionmaker, write=False) as session:
         query = select(OutboxEmail).order_by(OutboxEmail.id)
         if to is not None:

@@ -16,6 +16,7 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 
+from boxoffice.accounts.deferred import wait_deferred
 from boxoffice.main import create_app
 from boxoffice.notifications.sender import MAX_ATTEMPTS, deliver_due, parse_smtp_url
 from tests.conftest import FrozenClock, make_settings
@@ -109,6 +110,7 @@ async def test_emails_go_through_smtp_and_the_links_work(
         assert (
             await api.post(f"{API}/auth/password/forgot", json={"email": "mail@example.com"})
         ).status_code == 202
+        await wait_deferred()  # the reset email is queued after the answer
         assert await deliver_due(app) == 1
         reset = link_token(inbox.body(1), "reset-password")
         done = await api.post(
@@ -152,6 +154,7 @@ async def test_a_failing_smtp_server_is_retried_then_given_up(
             await make_user(broken, email="retry@example.com")
             response = await api.post(f"{API}/auth/password/forgot", json={"email": "retry@example.com"})
             assert response.status_code == 202  # the request never fails because of email
+        await wait_deferred()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             assert await deliver_due(broken) == 0
             [row] = await outbox(broken, to="retry@example.com")

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import Role, User
 from boxoffice.accounts.passwords import check_password
-from boxoffice.accounts.security import hash_password
+from boxoffice.accounts.security import hash_password_async
 from boxoffice.accounts.service import anonymise
 from boxoffice.accounts.sessions import end_all_sessions
 from boxoffice.audit.service import log_action
@@ -64,7 +64,7 @@ async def create_user(
         email=email,
         full_name=full_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=await hash_password_async(password),
         email_verified_at=utc_now(),
     )
     session.add(user)

@@ -12,7 +12,7 @@ from boxoffice.accounts.repository import retire_account_tokens
 from boxoffice.config import Settings
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.ids import hash_token, new_token
-from boxoffice.notifications.service import queue_email, render_email
+from boxoffice.notifications.service import queue_email
 
 
 def _link(settings: Settings, page: str, token: str) -> str:
@@ -84,13 +84,6 @@ def _reset_context(settings: Settings, name: str, token: str) -> dict[str, objec
         "link": _link(settings, "reset-password", token),
         "minutes": settings.reset_token_minutes,
     }
-
-
-def render_decoy_reset(settings: Settings) -> None:
-    """Do the work of a reset email without sending one (unknown addresses take as long as known ones)."""
-    token = new_token()
-    hash_token(token)
-    render_email("reset_password", _reset_context(settings, "Someone", token))
 
 
 async def send_password_changed(session: AsyncSession, *, settings: Settings, user: User, how: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import User
 from boxoffice.accounts.schemas import MfaSetup, RecoveryCodes
-from boxoffice.accounts.security import keyed_hash, verify_password
+from boxoffice.accounts.security import keyed_hash, verify_password_async
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
 from boxoffice.errors import BadRequest, Conflict
@@ -117,7 +117,7 @@ async def disable_totp(
     """Turn two-factor off; needs the password and a current code (or a recovery code)."""
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is not on.", code="mfa_not_enabled")
-    if not verify_password(password, user.password_hash):
+    if not await verify_password_async(password, user.password_hash):
         raise BadRequest("The password is wrong.", code="invalid_password")
     if not await verify_second_factor(session, settings=settings, user=user, code=otp):
         raise BadRequest("The two-factor code is wrong or was already used.", code="invalid_otp")

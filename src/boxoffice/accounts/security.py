@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -40,6 +41,17 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _hasher.verify(password, password_hash)
     except Exception:
         return False
+
+
+async def hash_password_async(password: str) -> str:
+    """`hash_password` in a worker thread: argon2 takes tens of milliseconds of CPU, the event loop
+    keeps serving other requests meanwhile."""
+    return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password: str, password_hash: str | None) -> bool:
+    """`verify_password` in a worker thread."""
+    return await asyncio.to_thread(verify_password, password, password_hash)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import secrets
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts import repository as repo
+from boxoffice.accounts.deferred import defer
 from boxoffice.accounts.emails import (
-    render_decoy_reset,
     send_email_change_notice,
     send_password_changed,
     send_reset,
@@ -18,7 +18,7 @@ from boxoffice.accounts.exceptions import InvalidEmailToken
 from boxoffice.accounts.mfa import clear_mfa
 from boxoffice.accounts.models import Role, TokenPurpose, User
 from boxoffice.accounts.passwords import check_password
-from boxoffice.accounts.security import hash_password, verify_password
+from boxoffice.accounts.security import hash_password_async, verify_password_async
 from boxoffice.accounts.sessions import ClientMeta, end_all_sessions
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
@@ -66,7 +66,12 @@ async def register(
     check_password(password, email=email, full_name=full_name)
     if await repo.email_in_use(session, email):
         raise Conflict("An account with this email already exists.", code="email_taken")
-    user = User(email=email, full_name=full_name, role=Role.customer, password_hash=hash_password(password))
+    user = User(
+        email=email,
+        full_name=full_name,
+        role=Role.customer,
+        password_hash=await hash_password_async(password),
+    )
     session.add(user)
     await session.flush()
     await send_verification(session, settings=settings, user=user, email=email)
@@ -114,31 +119,39 @@ async def verify_email(
 async def resend_verification(
     session: AsyncSession, *, settings: Settings, limiter: RateLimiter, meta: ClientMeta, email: str
 ) -> None:
-    """Send a fresh verification link if `email` belongs to an unverified account; reveals nothing."""
+    """Send a fresh verification link if `email` belongs to an unverified account (after the answer)."""
     await limiter.hit("verify:ip", meta.ip, limit=ip_limit(settings))
-    if not await limiter.allowed("email:address", email, limit=EMAILS_PER_ADDRESS):
-        return
-    user = await repo.get_user_by_email(session, email)
-    if user is None or not user.is_active or user.deleted_at is not None:
-        return
-    if user.email_verified_at is None:
-        await send_verification(session, settings=settings, user=user, email=user.email)
-    elif user.pending_email:
-        await send_verification(session, settings=settings, user=user, email=user.pending_email)
+
+    async def job(inner: AsyncSession) -> None:
+        if not await limiter.allowed("email:address", email, limit=EMAILS_PER_ADDRESS):
+            return
+        user = await repo.get_user_by_email(inner, email)
+        if user is None or not user.is_active or user.deleted_at is not None:
+            return
+        if user.email_verified_at is None:
+            await send_verification(inner, settings=settings, user=user, email=user.email)
+        elif user.pending_email:
+            await send_verification(inner, settings=settings, user=user, email=user.pending_email)
+
+    defer(session, job, name="resend-verification")
 
 
 async def forgot_password(
     session: AsyncSession, *, settings: Settings, limiter: RateLimiter, meta: ClientMeta, email: str
 ) -> None:
-    """Email a reset link if the account exists; the answer and its timing are the same either way."""
+    """Email a reset link if the account exists. The lookup runs after the answer (see deferred.py)."""
     await limiter.hit("reset:ip", meta.ip, limit=ip_limit(settings))
-    within_cap = await limiter.allowed("email:address", email, limit=EMAILS_PER_ADDRESS)
-    user = await repo.get_user_by_email(session, email)
-    if within_cap and user is not None and user.is_active and user.deleted_at is None:
-        await send_reset(session, settings=settings, user=user)
-        await _audit(session, "account.password_reset_requested", user=user, actor=None, ip=meta.ip)
-    else:
-        render_decoy_reset(settings)
+
+    async def job(inner: AsyncSession) -> None:
+        if not await limiter.allowed("email:address", email, limit=EMAILS_PER_ADDRESS):
+            return
+        user = await repo.get_user_by_email(inner, email)
+        if user is None or not user.is_active or user.deleted_at is not None:
+            return
+        await send_reset(inner, settings=settings, user=user)
+        await _audit(inner, "account.password_reset_requested", user=user, actor=None, ip=meta.ip)
+
+    defer(session, job, name="forgot-password")
 
 
 async def reset_password(
@@ -160,7 +173,7 @@ async def reset_password(
     if claimed is None or user is None or not user.is_active or user.deleted_at is not None:
         raise InvalidEmailToken("This link is invalid, expired or already used.")
     check_password(new_password, email=user.email, full_name=user.full_name)
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_async(new_password)
     user.password_changed_at = now
     if claimed.email == user.email and user.email_verified_at is None:
         user.email_verified_at = now  # the link reached this inbox
@@ -208,10 +221,10 @@ async def change_password(
     new_password: str,
 ) -> None:
     """Replace the password; every other session ends (this one keeps its refresh token)."""
-    if not verify_password(current_password, user.password_hash):
+    if not await verify_password_async(current_password, user.password_hash):
         raise BadRequest("The current password is wrong.", code="invalid_password")
     check_password(new_password, email=user.email, full_name=user.full_name)
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await hash_password_async(new_password)
     user.password_changed_at = utc_now()
     await end_all_sessions(session, user=user, keep_family=session_id)
     await send_password_changed(session, settings=settings, user=user, how="changed")
@@ -224,7 +237,7 @@ async def anonymise(session: AsyncSession, *, user: User) -> None:
     user.email = f"deleted-{user.id}@invalid"
     user.full_name = "Deleted user"
     user.pending_email = None
-    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.password_hash = await hash_password_async(secrets.token_urlsafe(32))
     user.is_active = False
     user.deleted_at = now
     await clear_mfa(session, user=user)
@@ -234,7 +247,7 @@ async def anonymise(session: AsyncSession, *, user: User) -> None:
 
 async def delete_own_account(session: AsyncSession, *, user: User, meta: ClientMeta, password: str) -> None:
     """Delete the caller's account after checking the password."""
-    if not verify_password(password, user.password_hash):
+    if not await verify_password_async(password, user.password_hash):
         raise BadRequest("The password is wrong.", code="invalid_password")
     if user.role == Role.admin and await repo.count_active_admins(session) <= 1:
         raise Conflict("The last admin cannot delete their account.", code="last_admin")

@@ -13,7 +13,7 @@ from boxoffice.accounts.exceptions import InvalidCredentials, InvalidOtp, Invali
 from boxoffice.accounts.mfa import verify_second_factor
 from boxoffice.accounts.models import RefreshToken, User
 from boxoffice.accounts.schemas import TokenPair
-from boxoffice.accounts.security import create_access_token, verify_password
+from boxoffice.accounts.security import create_access_token, verify_password_async
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
 from boxoffice.kit.clock import utc_now
@@ -99,7 +99,7 @@ async def login(
     await limiter.check("login:account", email, limit=per_account)
     await limiter.check("login:ip", meta.ip, limit=per_ip)
     user = await repo.get_user_by_email(session, email)
-    password_ok = verify_password(password, user.password_hash if user else None)
+    password_ok = await verify_password_async(password, user.password_hash if user else None)
     if user is None or not password_ok or not user.is_active or user.deleted_at is not None:
         reason = "unknown_email" if user is None else "bad_password" if not password_ok else "inactive"
         await _login_failed(
