@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
@@ -223,3 +225,33 @@ async def test_blocked_seat_is_unavailable(app: FastAPI, client: httpx.AsyncClie
             select(func.count()).select_from(ShowtimeSeat).where(ShowtimeSeat.status == SeatStatus.held)
         )
         assert held == 0
+
+
+async def test_count_hold_that_loses_a_race_takes_the_next_best_block(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from boxoffice.booking import service
+    from boxoffice.showtimes.best import BestSeat
+
+    st = await make_showtime(app, rows=2, seats_per_row=4)
+    alice, bob = await make_customer(app), await make_customer(app)
+    await hold(client, bob, st.showtime_id, st.seat_ids[:2])
+    real = service.find_best_seats
+    calls: list[int] = []
+
+    async def stale_then_real(session: Any, *, showtime_id: int, count: int) -> list[BestSeat]:
+        calls.append(count)
+        if len(calls) == 1:  # what a racer saw a moment before bob's claim committed
+            return [BestSeat(s, "A", i + 1, i, 0, "standard", True) for i, s in enumerate(st.seat_ids[:2])]
+        return await real(session, showtime_id=showtime_id, count=count)
+
+    monkeypatch.setattr(service, "find_best_seats", stale_then_real)
+    response = await client.post(
+        "/api/v1/bookings", json={"showtime_id": st.showtime_id, "count": 2}, headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    assert len(calls) == 2
+    got = [s["seat_id"] for s in response.json()["seats"]]
+    assert not set(got) & set(st.seat_ids[:2])
+    statuses = await seat_statuses(app, st.showtime_id)
+    assert sum(1 for v in statuses.values() if v == "held") == 4

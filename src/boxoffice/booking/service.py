@@ -46,6 +46,17 @@ def busy_guard(exc: DBAPIError) -> ServiceUnavailable | None:
     return None
 
 
+COUNT_ATTEMPTS = 3
+
+
+class _ShortClaimError(Exception):
+    """The claim got fewer seats than asked (someone was faster)."""
+
+    def __init__(self, taken: list[int]) -> None:
+        super().__init__(f"{len(taken)} seats taken")
+        self.taken = taken
+
+
 def seats_unavailable(taken: Sequence[int]) -> Conflict:
     """409 `seats_unavailable` naming the taken seats."""
     return Conflict(
@@ -116,7 +127,6 @@ async def create_hold(
             f"You already hold {settings.max_held_bookings} unpaid bookings; pay or release one first.",
             code="too_many_holds",
         )
-    rows = await _seats_for_request(session, showtime_id=showtime_id, seat_ids=seat_ids, count=count)
     expires = now + timedelta(minutes=settings.hold_minutes)
     booking = Booking(
         reference=new_reference(),
@@ -126,31 +136,43 @@ async def create_hold(
         status=BookingStatus.held,
         expires_at=expires,
         currency=showtime.currency,
-        total_amount=sum(r.price for r in rows),
-        items=[
-            BookingItem(seat_id=r.seat_id, row=r.row, number=r.number, seat_type=r.seat_type, price=r.price)
-            for r in rows
-        ],
+        items=[],
     )
     session.add(booking)
     await session.flush()
-    ids = [r.seat_id for r in rows]
-    try:
-        got = await repo.claim_seats(
-            session,
-            showtime_id=showtime.id,
-            seat_ids=ids,
-            booking_id=booking.id,
-            holder_id=user.id,
-            status=SeatStatus.held,
-            hold_expires_at=expires,
-            now=now,
-        )
-    except DBAPIError as exc:
-        raise (busy_guard(exc) or exc) from exc
-    if len(got) != len(ids):
-        BUSINESS_EVENTS.labels("hold_conflict").inc()
-        raise seats_unavailable(sorted(set(ids) - set(got)))
+    # By count, a lost race picks the next best block (the savepoint undoes the partial claim).
+    attempts = COUNT_ATTEMPTS if seat_ids is None else 1
+    for attempt in range(attempts):
+        rows = await _seats_for_request(session, showtime_id=showtime_id, seat_ids=seat_ids, count=count)
+        ids = [r.seat_id for r in rows]
+        try:
+            async with session.begin_nested():
+                got = await repo.claim_seats(
+                    session,
+                    showtime_id=showtime.id,
+                    seat_ids=ids,
+                    booking_id=booking.id,
+                    holder_id=user.id,
+                    status=SeatStatus.held,
+                    hold_expires_at=expires,
+                    now=now,
+                )
+                if len(got) != len(ids):
+                    raise _ShortClaimError(sorted(set(ids) - set(got)))
+        except DBAPIError as exc:
+            raise (busy_guard(exc) or exc) from exc
+        except _ShortClaimError as short:
+            BUSINESS_EVENTS.labels("hold_conflict").inc()
+            if attempt + 1 == attempts:
+                raise seats_unavailable(short.taken) from None
+            continue
+        break
+    booking.items.extend(
+        BookingItem(seat_id=r.seat_id, row=r.row, number=r.number, seat_type=r.seat_type, price=r.price)
+        for r in rows
+    )
+    booking.total_amount = sum(r.price for r in rows)
+    await session.flush()
     await log_action(
         session,
         action="booking.held",
