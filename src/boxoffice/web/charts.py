@@ -7,7 +7,10 @@ numbers in a table next to it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
@@ -120,3 +123,69 @@ def line_chart(
     body += _x_labels([label for label, _ in items], [x for x, _ in points])
     desc = "; ".join(f"{label}: {fmt(v)}" for label, v in items[:40]) or "No data"
     return _frame(title, desc, body)
+
+
+def _clashes(items: Sequence[dict[str, Any]]) -> set[int]:
+    """Indexes of items that overlap another item on the same screen."""
+    found: set[int] = set()
+    for i, a in enumerate(items):
+        for j in range(i + 1, len(items)):
+            b = items[j]
+            if a["screen"] == b["screen"] and a["start"] < b["end"] and b["start"] < a["end"]:
+                found.update((i, j))
+    return found
+
+
+def timeline_svg(
+    screens: Sequence[str], items: Sequence[dict[str, Any]], *, start: datetime, end: datetime, tz: ZoneInfo
+) -> Markup:
+    """One row per screen across a day, a block per showtime; overlapping blocks on a screen in red."""
+    label_w, row_h, top = 90, 40, 22
+    width = 960
+    height = top + row_h * max(1, len(screens)) + 4
+    span = (end - start).total_seconds()
+    plot_w = width - label_w - 8
+    clashes = _clashes(items)
+
+    def x_of(moment: datetime) -> float:
+        offset = min(max((moment - start).total_seconds(), 0), span)
+        return label_w + plot_w * offset / span
+
+    body = []
+    for hour in range(0, 25, 2):
+        x = label_w + plot_w * hour / 24
+        body.append(f'<line class="axis grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height}"/>')
+        body.append(f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle">{hour:02d}:00</text>')
+    for r, name in enumerate(screens):
+        y = top + r * row_h
+        body.append(f'<text x="4" y="{y + row_h / 2 + 4:.1f}">{escape(name[:12])}</text>')
+        body.append(
+            f'<line class="axis" x1="{label_w}" x2="{width}" y1="{y + row_h:.1f}" y2="{y + row_h:.1f}"/>'
+        )
+    for i, item in enumerate(items):
+        if item["screen"] not in screens or item["end"] <= start or item["start"] >= end:
+            continue
+        y = top + screens.index(item["screen"]) * row_h + 5
+        x1, x2 = x_of(item["start"]), x_of(item["end"])
+        css = "slot clash" if i in clashes else "slot"
+        when = f"{item['start'].astimezone(tz):%H:%M}-{item['end'].astimezone(tz):%H:%M}"
+        title = f"{item['label']} {when}" + (" (clash)" if i in clashes else "")
+        block = (
+            f'<rect class="{css}" x="{x1:.1f}" y="{y}" width="{max(x2 - x1, 2):.1f}" '
+            f'height="{row_h - 10}" rx="4">'
+            f"<title>{escape(title)}</title></rect>"
+            f'<text class="slot-label" x="{x1 + 4:.1f}" y="{y + 19}">{escape(item["label"][:18])}</text>'
+        )
+        if item.get("href"):
+            block = f'<a href="{escape(item["href"])}">{block}</a>'
+        body.append(block)
+    desc = "; ".join(
+        f"{it['screen']}: {it['label']} {it['start'].astimezone(tz):%H:%M}"
+        + (" clashes" if i in clashes else "")
+        for i, it in enumerate(items)
+    )
+    return Markup(  # noqa: S704 (every text above went through html.escape)
+        f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="Showtimes per screen" '
+        f'xmlns="http://www.w3.org/2000/svg" class="timeline-svg"><title>Showtimes per screen</title>'
+        f"<desc>{escape(desc or 'No showtimes')}</desc>" + "".join(body) + "</svg>"
+    )

@@ -21,6 +21,11 @@ class SeatRow:
     label: str
     cells: list[dict[str, Any] | None] = field(default_factory=list)
 
+    @property
+    def seats(self) -> int:
+        """How many seats the row has."""
+        return sum(1 for cell in self.cells if cell is not None)
+
 
 def build_grid(seats: list[dict[str, Any]]) -> list[SeatRow]:
     """Rows front first, each with one cell per column so aisles line up (no inline styles needed)."""
