@@ -224,3 +224,28 @@ async def test_delete_cart_releases_every_hold(app: FastAPI, client: httpx.Async
     assert again["status"] == "held"
     mine = (await client.get("/api/v1/me/bookings", headers=alice.headers)).json()
     assert [i["status"] for i in mine["items"]] == ["cancelled", "cancelled"]
+
+
+async def test_idempotency_keys_are_forgotten_after_a_day(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    from boxoffice.booking.models import IdempotencyRecord
+    from boxoffice.booking.sweeper import sweep_once
+    from tests.factories.accounts import auth_headers
+
+    st = await make_showtime(app, rows=1, seats_per_row=4, starts_in=timedelta(days=3))
+    alice = await make_customer(app)
+    body = {"showtime_id": st.showtime_id, "seat_ids": st.seat_ids[:1]}
+    first = await client.post(
+        "/api/v1/bookings", json=body, headers={**alice.headers, "Idempotency-Key": "day"}
+    )
+    assert first.status_code == 201
+    await sweep_once(app.state.sessionmaker, app.state.events)
+    assert await count(app, IdempotencyRecord) == 1
+    frozen_clock.advance(hours=25)
+    await sweep_once(app.state.sessionmaker, app.state.events)
+    assert await count(app, IdempotencyRecord) == 0
+    headers = {**auth_headers(app, alice.user), "Idempotency-Key": "day"}
+    again = await client.post("/api/v1/bookings", json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["reference"] != first.json()["reference"]

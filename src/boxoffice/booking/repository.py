@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -364,3 +364,14 @@ async def set_showtime_cancelled(session: AsyncSession, showtime: Showtime) -> N
 
     showtime.status = ShowtimeStatus.cancelled
     await session.flush()
+
+
+async def delete_idempotency_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Forget idempotency records older than `cutoff`; returns how many."""
+    result = await session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.created_at < cutoff)
+        .returning(IdempotencyRecord.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())

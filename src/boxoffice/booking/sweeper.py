@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,6 +26,8 @@ from boxoffice.kit.events import EventBus, create_event_bus
 from boxoffice.payments import service as payments
 
 log = logging.getLogger("boxoffice.sweeper")
+
+IDEMPOTENCY_TTL = timedelta(hours=24)  # a retry comes within minutes; a day is generous
 
 
 async def sweep(session: AsyncSession, *, events: EventBus) -> tuple[int, int]:
@@ -50,6 +53,7 @@ async def sweep(session: AsyncSession, *, events: EventBus) -> tuple[int, int]:
             subject_type="booking",
             subject_id=booking.reference,
         )
+    await repo.delete_idempotency_before(session, now - IDEMPOTENCY_TTL)
     await session.flush()
     return len(freed), expired
 
