@@ -319,8 +319,9 @@ async def delete_movie(session: AsyncSession, *, movie: Movie, actor: User) -> N
     if await showtime_repo.has_live_seats(session, now=utc_now(), movie_id=movie.id):
         raise Conflict("The movie has showtimes with sold or held seats.", code="has_bookings")
     movie_id = movie.id
-    await showtime_repo.delete_showtimes(session, movie_id=movie_id)
-    await repo.delete_movie(session, movie_id)
+    async with showtime_repo.still_referenced("movie"):
+        await showtime_repo.delete_showtimes(session, movie_id=movie_id)
+        await repo.delete_movie(session, movie_id)
     await log_action(
         session, action="movie.deleted", actor_id=actor.id, subject_type="movie", subject_id=movie_id
     )

@@ -23,7 +23,8 @@ from boxoffice.showtimes.schemas import (
     ShowtimeRead,
     ShowtimeUpdate,
 )
-from boxoffice.showtimes.seatmap import build_seat_map
+from boxoffice.showtimes.seatmap import anonymous_seat_map, build_seat_map
+from boxoffice.showtimes.seatmap_cache import seat_map_cache
 from boxoffice.venues.models import SeatType
 
 router = APIRouter(tags=["showtimes"])
@@ -164,10 +165,17 @@ async def seat_map(
     if_none_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     """Every seat with its status and price, counts per status, and an ETag (304 when unchanged)."""
+    headers = {"Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
+    if user is None:  # anonymous: the per-process cache that seat events invalidate (seatmap_cache.py)
+        etag, body = await seat_map_cache(request.app).get(
+            showtime_id, lambda: anonymous_seat_map(session, showtime_id=showtime_id)
+        )
+        if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})
+        return Response(body, media_type="application/json", headers={**headers, "ETag": etag})
     answer = await build_seat_map(
         session, showtime_id=showtime_id, user_id=user.id if user else None, if_none_match=if_none_match
     )
-    headers = {"Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
     if answer is None:
         etag = if_none_match or ""
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})

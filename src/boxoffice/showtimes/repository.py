@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.catalog.models import Movie
+from boxoffice.errors import Conflict
 from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat, ShowtimeStatus
 from boxoffice.venues.models import Cinema, Screen
 
@@ -86,6 +89,19 @@ async def has_live_seats(
         cond.append(ShowtimeSeat.showtime_id.in_(showtimes))
     stmt = select(exists().where(*cond, _live_seat(now)))
     return bool(await session.scalar(stmt))
+
+
+@asynccontextmanager
+async def still_referenced(what: str) -> AsyncIterator[None]:
+    """Turn a foreign-key refusal while deleting (old, cancelled or expired bookings still point at the
+    showtime) into 409 `has_bookings`; the request's transaction is rolled back."""
+    try:
+        yield
+    except IntegrityError:
+        raise Conflict(
+            f"The {what} has booking records (past, cancelled or refunded); cancel showtimes instead.",
+            code="has_bookings",
+        ) from None
 
 
 async def delete_showtimes(

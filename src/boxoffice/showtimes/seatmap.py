@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.errors import NotFound
@@ -79,3 +80,10 @@ async def build_seat_map(
         )
     body = {"showtime_id": showtime_id, "counts": counts, "seats": seats}
     return SeatMapAnswer(etag=etag, body=body)
+
+
+async def anonymous_seat_map(session: AsyncSession, *, showtime_id: int) -> tuple[str, bytes]:
+    """The seat map as nobody in particular sees it: (ETag, JSON bytes), what the seat-map cache keeps."""
+    answer = await build_seat_map(session, showtime_id=showtime_id, user_id=None)
+    assert answer is not None  # no If-None-Match given, so never a 304
+    return answer.etag, orjson.dumps(answer.body)

@@ -284,7 +284,8 @@ async def delete_showtime(session: AsyncSession, *, showtime: Showtime, actor: U
     if await repo.has_live_seats(session, now=utc_now(), showtime_id=showtime.id):
         raise Conflict("Seats are sold or held; cancel the showtime instead.", code="has_bookings")
     showtime_id = showtime.id
-    await repo.delete_showtime(session, showtime_id)
+    async with repo.still_referenced("showtime"):
+        await repo.delete_showtime(session, showtime_id)
     await log_action(
         session, action="showtime.deleted", actor_id=actor.id, subject_type="showtime", subject_id=showtime_id
     )

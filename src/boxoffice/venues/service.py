@@ -145,10 +145,11 @@ async def delete_cinema(session: AsyncSession, *, cinema: Cinema, actor: User) -
     """Delete a cinema, its screens and their showtimes; 409 `has_bookings` when tickets were sold."""
     if await showtime_repo.has_live_seats(session, now=utc_now(), cinema_id=cinema.id):
         raise Conflict("The cinema has showtimes with sold or held seats.", code="has_bookings")
-    for screen in await repo.list_screens(session, cinema_id=cinema.id):
-        await showtime_repo.delete_showtimes(session, screen_id=screen.id)
-        await repo.delete_screen(session, screen.id)
-    await repo.delete_cinema(session, cinema.id)
+    async with showtime_repo.still_referenced("cinema"):
+        for screen in await repo.list_screens(session, cinema_id=cinema.id):
+            await showtime_repo.delete_showtimes(session, screen_id=screen.id)
+            await repo.delete_screen(session, screen.id)
+        await repo.delete_cinema(session, cinema.id)
     await log_action(
         session, action="cinema.deleted", actor_id=actor.id, subject_type="cinema", subject_id=cinema.id
     )
@@ -251,8 +252,9 @@ async def delete_screen(session: AsyncSession, *, screen: Screen, actor: User) -
     """Delete a screen and its showtimes; 409 `has_bookings` when tickets were sold."""
     if await showtime_repo.has_live_seats(session, now=utc_now(), screen_id=screen.id):
         raise Conflict("The screen has showtimes with sold or held seats.", code="has_bookings")
-    await showtime_repo.delete_showtimes(session, screen_id=screen.id)
-    await repo.delete_screen(session, screen.id)
+    async with showtime_repo.still_referenced("screen"):
+        await showtime_repo.delete_showtimes(session, screen_id=screen.id)
+        await repo.delete_screen(session, screen.id)
     await log_action(
         session, action="screen.deleted", actor_id=actor.id, subject_type="screen", subject_id=screen.id
     )
