@@ -69,6 +69,27 @@ async def test_register_refuses_bad_bodies(client: httpx.AsyncClient, body: obje
     assert isinstance(body_json["errors"], list)
 
 
+async def test_localhost_addresses_work_and_invalid_is_reserved(client: httpx.AsyncClient) -> None:
+    ok = await client.post(
+        f"{API}/auth/register",
+        json={"email": "Demo@BoxOffice.localhost", "password": DEFAULT_PASSWORD, "full_name": "Demo"},
+    )
+    assert ok.status_code == 201, ok.text
+    assert ok.json()["email"] == "demo@boxoffice.localhost"
+    login = await client.post(
+        f"{API}/auth/login", json={"email": "demo@boxoffice.localhost", "password": DEFAULT_PASSWORD}
+    )
+    assert login.status_code == 200
+    for address in ("deleted-1@invalid", "x@test", "a@localhost"):
+        response = await client.post(
+            f"{API}/auth/register", json={"email": address, "password": DEFAULT_PASSWORD, "full_name": "X"}
+        )
+        _problem(response, 422)
+    # Look-ups never reject an address as invalid: the answer must not depend on it.
+    odd = await client.post(f"{API}/auth/login", json={"email": "not an address", "password": "whatever"})
+    assert _problem(odd, 401)["code"] == "invalid_credentials"
+
+
 async def test_unicode_names_and_addresses_are_fine(client: httpx.AsyncClient) -> None:
     response = await client.post(
         f"{API}/auth/register",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from email_validator import EmailNotValidError, validate_email
-
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import Role, User
 from boxoffice.accounts.passwords import check_password
+from boxoffice.accounts.schemas import valid_email
 from boxoffice.accounts.security import hash_password
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
@@ -18,8 +17,8 @@ from boxoffice.kit.clock import utc_now
 async def create_admin_account(settings: Settings, *, email: str, password: str, full_name: str) -> None:
     """Create a verified admin (the first admin of a fresh install); policy-checked, no duplicates."""
     try:
-        address = validate_email(email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        address = valid_email(email)
+    except ValueError as exc:
         raise Unprocessable(f"invalid email address: {exc}", code="invalid_email") from exc
     full_name = full_name.strip()[:200] or "Administrator"
     check_password(password, email=address, full_name=full_name)

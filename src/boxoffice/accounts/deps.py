@@ -111,19 +111,19 @@ AdminUser = Annotated[User, Depends(require_roles(Role.admin))]
 StaffUser = Annotated[User, Depends(require_roles(Role.owner, Role.admin))]
 
 
-def get_client_meta(request: Request) -> ClientMeta:
+async def get_client_meta(request: Request) -> ClientMeta:
     """The caller's IP and user agent."""
     agent = request.headers.get("user-agent")
     return ClientMeta(ip=client_ip(request), user_agent=agent[:200] if agent else None)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     """The app's rate limiter."""
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def get_session_id(request: Request) -> str | None:
+async def get_session_id(request: Request) -> str | None:
     """The refresh family of the access token used for this request, if any."""
     claims: AccessClaims | None = getattr(request.state, "access_claims", None)
     return claims.session_id if claims else None

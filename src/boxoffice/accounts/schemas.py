@@ -6,7 +6,8 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from boxoffice.accounts.models import Role
 
@@ -30,11 +31,31 @@ def _encodable(value: str) -> str:
     return value
 
 
-def _normalise_email(value: str) -> str:
-    return value.strip().lower()
+def valid_email(value: str) -> str:
+    """A syntactically valid address, normalised to lower case. `.localhost` addresses (the demo
+    accounts, local testing) are accepted; other special-use domains such as `.invalid` (reserved for
+    deleted accounts) are not."""
+    candidate = value.strip()
+    local_part, _, domain = candidate.rpartition("@")
+    is_local = domain.lower() == "localhost" or domain.lower().endswith(".localhost")
+    checked = f"{local_part}@{domain[: -len('localhost')]}example" if is_local else candidate
+    try:
+        address = validate_email(checked, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from exc
+    if is_local:
+        return f"{address.local_part}@{domain}".lower()
+    return address.normalized.lower()
 
 
-Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(_normalise_email)]
+def _loose_email(value: str) -> str:
+    return _no_control_chars(value.strip().lower())
+
+
+# Addresses that create or change an account are validated; the ones only looked up (sign-in, forgot,
+# resend) are just normalised, so that the answer never depends on what the validator thinks.
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(valid_email)]
+LookupEmail = Annotated[str, Field(min_length=1, max_length=320), AfterValidator(_loose_email)]
 FullName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -67,13 +88,13 @@ class VerifyEmail(_Input):
 class EmailOnly(_Input):
     """Resend verification, forgot password."""
 
-    email: Email
+    email: LookupEmail
 
 
 class LoginRequest(_Input):
     """Email and password, plus a TOTP or recovery code when two-factor is on."""
 
-    email: Email
+    email: LookupEmail
     password: Password
     otp: Otp | None = None
 

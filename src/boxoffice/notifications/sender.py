@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import email.policy
 import logging
 import re
 from dataclasses import dataclass
@@ -73,17 +74,30 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+def _add_body(message: EmailMessage, body: str, subtype: str, *, first: bool) -> None:
+    add = message.set_content if first else message.add_alternative
+    try:
+        add(body, subtype=subtype, cte="8bit")
+    except ValueError:
+        add(body, subtype=subtype)
+
+
 def build_message(settings: Settings, row: OutboxEmail) -> EmailMessage:
     """The MIME message of an outbox row: text, HTML alternative, attachments."""
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = settings.email_from
     message["To"] = row.to_address
     message["Subject"] = row.subject
     message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
     message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain="boxoffice")
-    message.set_content(row.text_body)
+    # 8bit keeps the bodies readable in .eml files and links unbroken (quoted-printable would turn
+    # `token=` into `token=3D` and wrap long links); a body with an over-long line falls back.
+    _add_body(message, row.text_body, "plain", first=True)
     if row.html_body:
-        message.add_alternative(row.html_body, subtype="html")
+        _add_body(message, row.html_body, "html", first=False)
     for item in row.attachments:
         maintype, _, subtype = str(item.get("content_type", "application/octet-stream")).partition("/")
         message.add_attachment(
