@@ -47,6 +47,10 @@ async def load_demo(settings: Settings, *, only_if_empty: bool = False) -> str:
             admin = (await session.scalars(select(User).where(User.email == DEMO_ADMIN[0]))).first()
             owner = (await session.scalars(select(User).where(User.email == DEMO_OWNER[0]))).first()
             catalog_summary = await load_catalog(session, admin=admin, owner=owner)
+            from boxoffice.demo.bookings import load_bookings
+
+            customer = (await session.scalars(select(User).where(User.email == DEMO_CUSTOMER[0]))).first()
+            catalog_summary += "; " + await load_bookings(session, settings=settings, customer=customer)
     finally:
         await engine.dispose()
     return (
