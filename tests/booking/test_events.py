@@ -128,6 +128,21 @@ async def test_postgres_bus_crosses_processes() -> None:
     await _across(one, two)
 
 
+async def test_postgres_bus_survives_concurrent_publishes() -> None:
+    await require_pg()
+    dsn = f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{PG_ADMIN_DB}"
+    one, two = create_event_bus(database_url=dsn), create_event_bus(database_url=dsn)
+    try:
+        async with two.subscribe(777) as queue:
+            await asyncio.sleep(0.2)
+            await asyncio.gather(*(one.publish(777, seats_event(777, [(i, "held")])) for i in range(50)))
+            got = {(await next_event(queue))["seats"][0]["seat_id"] for _ in range(50)}
+            assert got == set(range(50))
+    finally:
+        await one.close()
+        await two.close()
+
+
 async def test_redis_bus_crosses_processes() -> None:
     one = create_event_bus(database_url="sqlite+aiosqlite:///x.db", redis_url="redis://127.0.0.1:6379/0")
     assert isinstance(one, RedisBus)

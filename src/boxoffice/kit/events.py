@@ -117,6 +117,7 @@ class PostgresBus:
         self._listener: Any = None
         self._publisher: Any = None
         self._lock = asyncio.Lock()
+        self._publish_lock = asyncio.Lock()
 
     async def _connect(self) -> Any:
         import asyncpg  # type: ignore[import-untyped]
@@ -137,11 +138,12 @@ class PostgresBus:
     async def publish(self, showtime_id: int, payload: dict[str, Any]) -> None:
         """NOTIFY every process listening on the database (payloads stay far below the 8 kB limit)."""
         try:
-            async with self._lock:
+            async with self._publish_lock:  # one connection runs one statement at a time
                 if self._publisher is None or self._publisher.is_closed():
                     self._publisher = await self._connect()
-                publisher = self._publisher
-            await publisher.execute("SELECT pg_notify($1, $2)", CHANNEL, _encode(showtime_id, payload))
+                await self._publisher.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, _encode(showtime_id, payload)
+                )
         except Exception:
             log.exception("seat event not published (PostgreSQL)")
             self._fanout.deliver(showtime_id, payload)
