@@ -128,7 +128,8 @@ async def transaction(
         async with factory() as session:
             try:
                 yield session
-                await session.commit()
+                if session.in_transaction():  # a request that never used the database: nothing to commit
+                    await session.commit()
             except BaseException:
                 await session.rollback()
                 raise

@@ -57,6 +57,13 @@ def _include_routers(app: FastAPI) -> None:
     from boxoffice.audit import api as audit_api
 
     app.include_router(health.router)
+    from boxoffice.catalog import api as catalog_api
+    from boxoffice.showtimes import api as showtimes_api
+    from boxoffice.venues import api as venues_api
+
+    # Routes are matched in order: the hottest paths (seat map, listing, holds) first (docs/performance.md).
+    for router in (showtimes_api.router, catalog_api.router, venues_api.router):
+        app.include_router(router, prefix=API_PREFIX)
     from boxoffice.booking import api as booking_api
     from boxoffice.booking import cart_api, checkin_api, events_api, manage_api, payment_events
     from boxoffice.payments import api as payments_api
@@ -65,12 +72,6 @@ def _include_routers(app: FastAPI) -> None:
     for module in (booking_api, cart_api, checkin_api, events_api, manage_api, payments_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for router in (accounts_api.router, accounts_admin_api.router, audit_api.router):
-        app.include_router(router, prefix=API_PREFIX)
-    from boxoffice.catalog import api as catalog_api
-    from boxoffice.showtimes import api as showtimes_api
-    from boxoffice.venues import api as venues_api
-
-    for router in (catalog_api.router, venues_api.router, showtimes_api.router):
         app.include_router(router, prefix=API_PREFIX)
     from boxoffice.analytics import api as analytics_api
     from boxoffice.web import install as install_web

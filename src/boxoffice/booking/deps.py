@@ -35,7 +35,7 @@ def context_for_app(app: FastAPI) -> BookingContext:
     return BookingContext(settings=state.settings, provider=provider, events=events)
 
 
-def get_booking_context(request: Request) -> BookingContext:
+async def get_booking_context(request: Request) -> BookingContext:
     """The booking context of the app serving the request."""
     return context_for_app(request.app)
 

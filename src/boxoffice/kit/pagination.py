@@ -24,7 +24,7 @@ class PageParams:
         return (self.page - 1) * self.per_page
 
 
-def _page_params(
+async def _page_params(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> PageParams:

@@ -29,6 +29,7 @@ class SeatMapAnswer:
 
     etag: str
     body: dict[str, Any]
+    fresh_until: datetime | None = None  # the earliest live hold's expiry: the map changes then by itself
 
 
 def _status(status: SeatStatus, expires: datetime | None, now: datetime) -> str:
@@ -62,9 +63,12 @@ async def build_seat_map(
         return None
     counts = {"available": 0, "held": 0, "sold": 0, "blocked": 0, "total": len(rows)}
     seats = []
+    fresh_until: datetime | None = None
     for r in rows:
         status = _status(r.status, r.hold_expires_at, now)
         counts[status] += 1
+        if status == _HELD and r.hold_expires_at is not None:
+            fresh_until = r.hold_expires_at if fresh_until is None else min(fresh_until, r.hold_expires_at)
         seats.append(
             {
                 "seat_id": r.seat_id,
@@ -79,11 +83,14 @@ async def build_seat_map(
             }
         )
     body = {"showtime_id": showtime_id, "counts": counts, "seats": seats}
-    return SeatMapAnswer(etag=etag, body=body)
+    return SeatMapAnswer(etag=etag, body=body, fresh_until=fresh_until)
 
 
-async def anonymous_seat_map(session: AsyncSession, *, showtime_id: int) -> tuple[str, bytes]:
-    """The seat map as nobody in particular sees it: (ETag, JSON bytes), what the seat-map cache keeps."""
+async def anonymous_seat_map(
+    session: AsyncSession, *, showtime_id: int
+) -> tuple[str, bytes, datetime | None]:
+    """The seat map as nobody in particular sees it, what the seat-map cache keeps:
+    (ETag, JSON bytes, when the first live hold expires)."""
     answer = await build_seat_map(session, showtime_id=showtime_id, user_id=None)
     assert answer is not None  # no If-None-Match given, so never a 304
-    return answer.etag, orjson.dumps(answer.body)
+    return answer.etag, orjson.dumps(answer.body), answer.fresh_until

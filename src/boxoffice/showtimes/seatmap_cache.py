@@ -8,8 +8,9 @@ Why it is safe: the database stays the truth. Seats are claimed with conditional
 can only make a buyer try a seat that is gone (409 `seats_unavailable`), never sell it twice. Staleness
 is bounded twice over: every seat change publishes a seat event after its commit, which the event bus
 delivers to every process (in-process, PostgreSQL LISTEN/NOTIFY or Redis) and which drops the entry at
-once; and an entry lives at most `ttl` seconds, which covers a lost event and a hold that expires
-without any write. A build that raced with an event is not stored (generation counter), and concurrent
+once; an entry ends when its first live hold expires (a seat turns available without any write); and
+an entry lives at most `ttl` seconds, which covers a lost event or a seat changed by a path that
+publishes none. A build that raced with an event is not stored (generation counter), and concurrent
 misses for one showtime share one build instead of stampeding the database.
 
 Signed-in callers are not served from here: their map marks their own held seats (`mine`).
@@ -23,15 +24,18 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 
+from boxoffice.kit.clock import utc_now
 from boxoffice.kit.events import EventBus
 
 log = logging.getLogger("boxoffice.seatmap_cache")
 
-Built = tuple[str, bytes]  # (ETag, JSON body)
+Built = tuple[str, bytes, datetime | None]  # (ETag, JSON body, when its first live hold expires)
+Served = tuple[str, bytes]  # (ETag, JSON body)
 
 
 class SeatMapCache:
@@ -41,9 +45,9 @@ class SeatMapCache:
         self._events = events
         self._ttl = ttl
         self._max = max_entries
-        self._entries: OrderedDict[int, tuple[float, str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[int, tuple[float, datetime | None, str, bytes]] = OrderedDict()
         self._generation: dict[int, int] = {}
-        self._inflight: dict[int, asyncio.Future[Built]] = {}
+        self._inflight: dict[int, asyncio.Future[Served]] = {}
         self._watchers: dict[int, asyncio.Task[None]] = {}
 
     def invalidate(self, showtime_id: int) -> None:
@@ -51,34 +55,40 @@ class SeatMapCache:
         self._entries.pop(showtime_id, None)
         self._generation[showtime_id] = self._generation.get(showtime_id, 0) + 1
 
-    async def get(self, showtime_id: int, build: Callable[[], Awaitable[Built]]) -> Built:
+    async def get(self, showtime_id: int, build: Callable[[], Awaitable[Built]]) -> Served:
         """The cached (ETag, body) of the showtime, built with `build` when missing or stale."""
         entry = self._entries.get(showtime_id)
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1], entry[2]
+        if (
+            entry is not None
+            and entry[0] > time.monotonic()
+            and (entry[1] is None or entry[1] > utc_now())  # a hold expires: the map changes unwritten
+        ):
+            return entry[2], entry[3]
         pending = self._inflight.get(showtime_id)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[Built] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Served] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
         self._inflight[showtime_id] = future
         try:
             await self._watch(showtime_id)
             generation = self._generation.get(showtime_id, 0)
             started = time.monotonic()
-            built = await build()
+            etag, body, fresh_until = await build()
             if self._generation.get(showtime_id, 0) == generation:
-                self._store(showtime_id, started + self._ttl, built)
-            future.set_result(built)
-            return built
+                self._store(showtime_id, started + self._ttl, fresh_until, etag, body)
+            future.set_result((etag, body))
+            return etag, body
         except BaseException as exc:
             future.set_exception(exc)
             raise
         finally:
             self._inflight.pop(showtime_id, None)
 
-    def _store(self, showtime_id: int, until: float, built: Built) -> None:
-        self._entries[showtime_id] = (until, built[0], built[1])
+    def _store(
+        self, showtime_id: int, until: float, fresh_until: datetime | None, etag: str, body: bytes
+    ) -> None:
+        self._entries[showtime_id] = (until, fresh_until, etag, body)
         self._entries.move_to_end(showtime_id)
         while len(self._entries) > self._max:
             old, _ = self._entries.popitem(last=False)
