@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
@@ -56,13 +57,23 @@ def session_of(app: FastAPI, client: httpx.AsyncClient) -> WebSession:
     return session
 
 
-async def emails_to(app: FastAPI, address: str) -> list[OutboxEmail]:
-    """The emails queued for `address`, oldest first (the outbox table, before delivery)."""
-    async with transaction(app.state.sessionmaker, write=False) as session:
-        rows = await session.scalars(
-            select(OutboxEmail).where(OutboxEmail.to_address == address).order_by(OutboxEmail.id)
-        )
-        return list(rows)
+async def emails_to(app: FastAPI, address: str, *, wait: float = 5.0) -> list[OutboxEmail]:
+    """The emails queued for `address`, oldest first (the outbox table, before delivery).
+
+    Some emails are queued after the answer (forgot password looks the address up afterwards, for equal
+    timing), so this waits up to `wait` seconds for the first one.
+    """
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        async with transaction(app.state.sessionmaker, write=False) as session:
+            rows = list(
+                await session.scalars(
+                    select(OutboxEmail).where(OutboxEmail.to_address == address).order_by(OutboxEmail.id)
+                )
+            )
+        if rows or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)
 
 
 def link_in(text: str, page: str) -> str:

@@ -39,9 +39,8 @@ def explain(exc: ValidationError) -> str:
 
 
 def parse(model: type[M], **values: Any) -> M:
-    """`model` validated from form values (empty optional fields become None), or FormError."""
-    cleaned = {k: (v if v != "" else None) for k, v in values.items()}
-    cleaned = {k: v for k, v in cleaned.items() if v is not None or k in model.model_fields}
+    """`model` validated from form values (empty fields are left out, so defaults apply), or FormError."""
+    cleaned = {k: v for k, v in values.items() if v != "" and v is not None}
     try:
         return model.model_validate(cleaned)
     except ValidationError as exc:

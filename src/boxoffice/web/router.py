@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from boxoffice.web.deps import verify_csrf
-from boxoffice.web.routes import account, assets, backoffice, booking, manage, public
+from boxoffice.web.routes import account, assets, backoffice, booking, manage, public, staff
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
-for _module in (assets, public, account, booking, backoffice, manage):
+for _module in (assets, public, account, booking, backoffice, manage, staff):
     router.include_router(_module.router)
