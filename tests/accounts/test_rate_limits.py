@@ -101,3 +101,43 @@ async def test_rate_limiter_fails_open_when_redis_is_down() -> None:
     for _ in range(5):
         await limiter.hit("unit", "k", limit="1/minute")
     assert await limiter.allowed("unit", "k", limit="1/minute") is True
+
+
+async def test_limits_are_shared_through_redis_across_app_instances(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Two app instances (two workers) with REDIS_URL count failed sign-ins together."""
+    from boxoffice.main import create_app
+    from tests.conftest import make_settings
+
+    await make_user(app, email="shared@example.com")
+    instances = [
+        create_app(
+            make_settings(
+                app.state.settings.database_url,
+                app.state.settings.var_dir,
+                redis_url="redis://127.0.0.1:6379/0",
+            ),
+            run_background=False,
+        )
+        for _ in range(2)
+    ]
+    namespace = secrets.token_hex(6)
+    for instance in instances:
+        assert instance.state.rate_limiter.backend == "redis"
+        instance.state.rate_limiter.reset(namespace)  # one fresh window, shared by both
+    try:
+        statuses = []
+        for attempt in range(6):
+            target = instances[attempt % 2]
+            transport = httpx.ASGITransport(app=target, client=("192.0.2.9", 1000 + attempt))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as api:
+                response = await api.post(
+                    f"{API}/auth/login",
+                    json={"email": "shared@example.com", "password": f"wrong guess {attempt}"},
+                )
+                statuses.append(response.status_code)
+        assert statuses == [401] * 5 + [429]
+    finally:
+        for instance in instances:
+            await instance.state.shutdown()

@@ -250,3 +250,4 @@ async def test_export_has_profile_and_audit(client: httpx.AsyncClient, app: Fast
     assert "password_hash" not in response.text
     actions = [e["action"] for e in body["sections"]["audit"]]
     assert "account.login_succeeded" in actions
+    assert body["sections"]["bookings"] == []  # the booking domain's section (registered by booking)

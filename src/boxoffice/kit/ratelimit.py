@@ -111,9 +111,9 @@ class RateLimiter:
         except Exception as exc:
             log.warning("rate limiter unavailable, cannot clear %s: %r", scope, exc)
 
-    def reset(self) -> None:
-        """Start from empty windows (tests): a fresh namespace, and fresh memory storage."""
-        self._namespace = secrets.token_hex(6)
+    def reset(self, namespace: str | None = None) -> None:
+        """Start from empty windows (tests): a fresh (or the given) namespace, and fresh memory storage."""
+        self._namespace = namespace or secrets.token_hex(6)
         if not self._redis_url:
             self._storage = self._new_storage()
             self._strategy = MovingWindowRateLimiter(self._storage)
