@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zxcvbn import zxcvbn
-
 from boxoffice.errors import Unprocessable
 
 MIN_LENGTH = 10
@@ -23,6 +21,8 @@ def password_problems(password: str, *, email: str = "", full_name: str = "") ->
     if (email and email.lower() in lowered) or (len(local) >= 3 and local in lowered):
         return ["Do not use your email address in your password."]
     hints = [email, local, *full_name.split()]
+    from zxcvbn import zxcvbn  # imported on first use: its dictionaries weigh ~11 MB per worker
+
     result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[h for h in hints if h], max_length=_ZXCVBN_MAX)
     if int(result["score"]) < MIN_SCORE:
         feedback = result.get("feedback") or {}

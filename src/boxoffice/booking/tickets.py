@@ -16,13 +16,15 @@ import io
 import struct
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import segno
-from fpdf import FPDF
-from icalendar import Calendar, Event
 
 from boxoffice.kit.money import fmt
+
+if TYPE_CHECKING:  # fpdf2 and icalendar are imported where used: they add ~35 MB to every worker
+    from fpdf import FPDF
 
 PREFIX = "BX1"
 _PACK = struct.Struct(">IIII")
@@ -130,6 +132,8 @@ def _draw_qr(pdf: FPDF, code: str, *, x: float, y: float, size: float) -> None:
 
 def tickets_pdf(sheets: Sequence[TicketSheet]) -> bytes:
     """One A6 page per ticket: cinema, screen, movie, local start time, seat, price and the QR code."""
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="P", unit="mm", format=(105, 148))  # A6
     pdf.set_auto_page_break(auto=False)
     pdf.set_title("boxoffice e-tickets")
@@ -169,6 +173,8 @@ def calendar_ics(
     seats: str,
 ) -> bytes:
     """A calendar file with the showtime."""
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", "-//boxoffice//tickets//EN")
     cal.add("version", "2.0")

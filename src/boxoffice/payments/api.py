@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from boxoffice.deps import SessionDep
 from boxoffice.payments import repository, webhooks
-from boxoffice.payments.stripe_provider import verify_webhook
 
 router = APIRouter(tags=["payments"])
 log = logging.getLogger("boxoffice.payments")
@@ -28,6 +27,8 @@ async def stripe_webhook(
 ) -> JSONResponse:
     """Verify the signature, record the event id, apply it once."""
     payload = await request.body()
+    from boxoffice.payments.stripe_provider import verify_webhook  # the Stripe SDK only when used
+
     event = verify_webhook(request.app.state.settings, payload, stripe_signature)
     event_id = str(event["id"])
     event_type = str(event["type"])
