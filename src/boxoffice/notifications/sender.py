@@ -17,7 +17,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from fastapi import FastAPI
@@ -53,11 +53,14 @@ class SmtpTarget:
     password: str | None
     use_tls: bool
     start_tls: bool
+    cafile: str | None = None
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
-    """`smtp://`, `smtp+starttls://` or `smtps://`, with optional `user:password@` and port."""
+    """`smtp://`, `smtp+starttls://` or `smtps://`, with optional `user:password@`, port, and
+    `?cafile=/path/ca.pem` to trust a private CA (an internal relay)."""
     parts = urlsplit(url)
+    query = parse_qs(parts.query)
     scheme = parts.scheme.lower()
     if scheme not in ("smtp", "smtps", "smtp+starttls"):
         raise ValueError(f"unsupported SMTP_URL scheme {scheme!r}: use smtp, smtp+starttls or smtps")
@@ -71,6 +74,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         password=unquote(parts.password) if parts.password else None,
         use_tls=use_tls,
         start_tls=start_tls,
+        cafile=query["cafile"][0] if query.get("cafile") else None,
     )
 
 
@@ -125,6 +129,7 @@ async def _send(settings: Settings, row: OutboxEmail) -> None:
             password=target.password,
             use_tls=target.use_tls,
             start_tls=target.start_tls,
+            cert_bundle=target.cafile,
             timeout=SMTP_TIMEOUT,
         )
         log.info("email %s sent to SMTP %s:%s", row.id, target.host, target.port)
