@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.exceptions import InvalidCredentials, InvalidOtp, InvalidRefreshToken, MfaRequired
@@ -16,6 +16,7 @@ from boxoffice.accounts.schemas import TokenPair
 from boxoffice.accounts.security import create_access_token, verify_password_async
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
+from boxoffice.db import create_sessionmaker, transaction
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.ids import hash_token, new_token
 from boxoffice.kit.metrics import BUSINESS_EVENTS
@@ -84,6 +85,23 @@ async def _login_failed(
     )
 
 
+async def _check_password(
+    session: AsyncSession, *, email: str, password: str
+) -> tuple[int | None, str | None, bool]:
+    """(user id, the hash checked, whether the password matches). The lookup runs in its own short read
+    transaction when the request's has not begun, so the argon2 check (tens to hundreds of ms) holds no
+    database lock: on SQLite the request's write transaction would otherwise block every other writer."""
+    engine = session.bind
+    if session.in_transaction() or not isinstance(engine, AsyncEngine):
+        user = await repo.get_user_by_email(session, email)
+        user_id, password_hash = (user.id, user.password_hash) if user else (None, None)
+    else:
+        async with transaction(create_sessionmaker(engine), write=False) as reader:
+            user = await repo.get_user_by_email(reader, email)
+            user_id, password_hash = (user.id, user.password_hash) if user else (None, None)
+    return user_id, password_hash, await verify_password_async(password, password_hash)
+
+
 async def login(
     session: AsyncSession,
     *,
@@ -98,8 +116,10 @@ async def login(
     per_account, per_ip = login_limits(settings)
     await limiter.check("login:account", email, limit=per_account)
     await limiter.check("login:ip", meta.ip, limit=per_ip)
-    user = await repo.get_user_by_email(session, email)
-    password_ok = await verify_password_async(password, user.password_hash if user else None)
+    user_id, checked_hash, password_ok = await _check_password(session, email=email, password=password)
+    user = await repo.get_user(session, user_id) if user_id is not None else None
+    if user is not None and user.password_hash != checked_hash:
+        password_ok = False  # the password changed while we were checking it
     if user is None or not password_ok or not user.is_active or user.deleted_at is not None:
         reason = "unknown_email" if user is None else "bad_password" if not password_ok else "inactive"
         await _login_failed(
