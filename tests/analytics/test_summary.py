@@ -120,3 +120,23 @@ async def test_bad_periods_are_422(app: FastAPI, client: httpx.AsyncClient) -> N
     assert garbage.json()["code"] == "validation_error"
     missing = await client.get(URL, params={"cinema_id": 999999}, headers=headers)
     assert missing.status_code == 404
+
+
+async def test_mixed_currencies_count_tickets_but_never_add_money(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    admin = await make_user(app, role=Role.admin)
+    euros = await make_showtime(app, rows=1, seats_per_row=4)
+    dollars = await make_showtime(app, rows=1, seats_per_row=4, currency="USD", starts_in=timedelta(days=3))
+    await _set_status(app, euros.seat_ids[:1] + dollars.seat_ids[:3], SeatStatus.sold)
+    body = (await client.get(URL, headers=auth_headers(app, admin))).json()
+    assert body["totals"]["tickets_sold"] == 4
+    assert body["currency"] == "EUR"  # a tie goes to the first seen; ask with ?currency= for another
+    assert body["totals"]["revenue"] == {"amount": 1200, "currency": "EUR"}
+    assert body["revenue_by_currency"] == [
+        {"amount": 1200, "currency": "EUR"},
+        {"amount": 3600, "currency": "USD"},
+    ]
+    usd = (await client.get(URL, params={"currency": "usd"}, headers=auth_headers(app, admin))).json()
+    assert usd["totals"]["revenue"] == {"amount": 3600, "currency": "USD"}
+    assert usd["other_currencies"] == ["EUR"]

@@ -59,6 +59,7 @@ class SummaryRead(BaseModel):
     cinema_id: int | None
     currency: str
     other_currencies: list[str]
+    revenue_by_currency: list[Money]
     totals: Figures
     per_day: list[DayFigures]
     per_movie: list[MovieFigures]

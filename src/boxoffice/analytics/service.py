@@ -28,6 +28,7 @@ def _occupancy(sold: int, capacity: int) -> float:
 
 
 def _figures(rows: Iterable[ShowtimeRow], currency: str) -> Figures:
+    """Tickets and occupancy count every showtime; revenue adds up the showtimes sold in `currency`."""
     rows = list(rows)
     sold = sum(r.sold for r in rows)
     capacity = sum(r.capacity for r in rows)
@@ -36,7 +37,7 @@ def _figures(rows: Iterable[ShowtimeRow], currency: str) -> Figures:
         tickets_sold=sold,
         seats_total=capacity,
         occupancy=_occupancy(sold, capacity),
-        revenue=Money(amount=sum(r.revenue for r in rows), currency=currency),
+        revenue=Money(amount=sum(r.revenue for r in rows if r.currency == currency), currency=currency),
     )
 
 
@@ -100,7 +101,11 @@ async def summary(
     cinema_id: int | None = None,
     currency: str | None = None,
 ) -> SummaryRead:
-    """Tickets sold, revenue and occupancy of the showtimes starting between two local dates (inclusive)."""
+    """Tickets sold, revenue and occupancy of the showtimes starting between two local dates (inclusive).
+
+    Tickets and occupancy count every showtime in scope; money is never added across currencies: the
+    revenue figures are in `currency` (the most common one unless asked), `revenue_by_currency` has all.
+    """
     cinema_ids = await _scope(session, user=user, cinema_id=cinema_id)
     start, end = _period(date_from, date_to)
     # Local days differ from UTC days by at most 14 hours: fetch a margin, then filter on the local date.
@@ -117,7 +122,10 @@ async def summary(
     counts = Counter(r.currency for r in rows)
     chosen = (currency or (counts.most_common(1)[0][0] if counts else DEFAULT_CURRENCY)).upper()
     others = sorted(c for c in counts if c != chosen)
-    rows = [r for r in rows if r.currency == chosen]
+    by_currency = [
+        Money(amount=sum(r.revenue for r in rows if r.currency == cur), currency=cur)
+        for cur in sorted(set(counts) | {chosen})
+    ]
 
     by_day: dict[date, list[ShowtimeRow]] = defaultdict(list)
     by_movie: dict[int, list[ShowtimeRow]] = defaultdict(list)
@@ -144,6 +152,7 @@ async def summary(
         cinema_id=cinema_id,
         currency=chosen,
         other_currencies=others,
+        revenue_by_currency=by_currency,
         totals=_figures(rows, chosen),
         per_day=per_day,
         per_movie=per_movie,

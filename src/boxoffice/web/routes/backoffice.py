@@ -34,10 +34,11 @@ async def dashboard(
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
     cinema_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Za-z]{3}$")] = None,
 ) -> HTMLResponse:
     """Tickets, revenue and occupancy at a glance, per day, movie and showtime."""
     summary = await analytics.summary(
-        session, user=user, date_from=date_from, date_to=date_to, cinema_id=cinema_id
+        session, user=user, date_from=date_from, date_to=date_to, cinema_id=cinema_id, currency=currency
     )
     cur = summary.currency
 
