@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts.models import User
 from boxoffice.accounts.schemas import AdminUserRead, ExportDocument
 from boxoffice.audit.models import AuditEntry
-from boxoffice.audit.repository import entries_about_user
+from boxoffice.audit.service import entries_about_user
 
 ExportSection = Callable[[AsyncSession, User], Awaitable[Any]]
 

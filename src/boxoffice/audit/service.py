@@ -55,3 +55,8 @@ async def list_entries(
         offset=offset,
         limit=limit,
     )
+
+
+async def entries_about_user(session: AsyncSession, *, user_id: int) -> Sequence[AuditEntry]:
+    """Every entry the user did or that was done to the user, oldest first (the account export)."""
+    return await repository.entries_about_user(session, user_id=user_id)

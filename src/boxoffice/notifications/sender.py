@@ -21,11 +21,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 from fastapi import FastAPI
-from sqlalchemy import select, update
 
 from boxoffice.config import Settings
 from boxoffice.db import transaction
 from boxoffice.kit.clock import utc_now
+from boxoffice.notifications import repository
 from boxoffice.notifications.models import OutboxEmail
 from boxoffice.notifications.signal import wait_for_mail
 
@@ -148,19 +148,7 @@ async def _send(settings: Settings, row: OutboxEmail) -> None:
 async def _claim(app: FastAPI) -> list[OutboxEmail]:
     now = utc_now()
     async with transaction(app.state.sessionmaker) as session:
-        rows = list(
-            await session.scalars(
-                select(OutboxEmail)
-                .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
-                .order_by(OutboxEmail.next_attempt_at, OutboxEmail.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        for row in rows:
-            row.attempts += 1
-            row.next_attempt_at = now + LEASE
-        await session.flush()
+        rows = list(await repository.claim_due(session, now=now, lease=LEASE, limit=BATCH))
     return rows
 
 
@@ -182,7 +170,7 @@ async def _record(app: FastAPI, row: OutboxEmail, error: str | None) -> None:
         values = {"next_attempt_at": now + backoff(row.attempts), "last_error": error}
         log.warning("email %s attempt %s failed, will retry: %s", row.id, row.attempts, error)
     async with transaction(app.state.sessionmaker) as session:
-        await session.execute(update(OutboxEmail).where(OutboxEmail.id == row.id).values(**values))
+        await repository.update_email(session, email_id=row.id, values=values)
 
 
 async def deliver_due(app: FastAPI) -> int:
