@@ -11,12 +11,15 @@ from fastapi.responses import HTMLResponse
 from boxoffice.accounts.models import Role, User
 from boxoffice.analytics import service as analytics
 from boxoffice.deps import SessionDep
+from boxoffice.kit.clock import utc_now
 from boxoffice.venues import service as venues
 from boxoffice.web.charts import bar_chart, line_chart
 from boxoffice.web.deps import StaffPageUser
 from boxoffice.web.templating import money, render
 
 router = APIRouter(prefix="/backoffice")
+
+SHOWTIMES_SHOWN = 40  # the next showtimes in the per-showtime chart and table (the API has them all)
 
 
 async def staff_cinemas(session: SessionDep, user: User) -> list[Any]:
@@ -49,6 +52,8 @@ async def dashboard(
         return f"{value:.0f}%"
 
     days = [(d.date.strftime("%d %b"), d) for d in summary.per_day]
+    now = utc_now()
+    upcoming = [s for s in summary.per_showtime if s.starts_at >= now][:SHOWTIMES_SHOWN]
     charts = {
         "revenue_day": line_chart(
             "Revenue per day", [(label, d.revenue.amount) for label, d in days], fmt=euros
@@ -64,8 +69,8 @@ async def dashboard(
             "Revenue per movie", [(m.title, m.revenue.amount) for m in summary.per_movie[:12]], fmt=euros
         ),
         "occupancy_showtime": bar_chart(
-            "Occupancy per showtime (%)",
-            [(f"{s.local_start} {s.title}", s.occupancy * 100) for s in summary.per_showtime[:40]],
+            "Occupancy of the next showtimes (%)",
+            [(f"{s.local_start} {s.title}", s.occupancy * 100) for s in upcoming],
             fmt=percent,
             css="bar alt",
         ),
@@ -77,6 +82,7 @@ async def dashboard(
             "summary": summary,
             "charts": charts,
             "cinemas": await staff_cinemas(session, user),
+            "upcoming": upcoming,
             "section": "dashboard",
         },
     )
