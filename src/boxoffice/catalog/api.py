@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from boxoffice.accounts.deps import AdminUser, StaffUser
 from boxoffice.catalog import service
+from boxoffice.catalog.inputs import MAX_ID, NO_NUL
 from boxoffice.catalog.models import CreditRole, Movie
 from boxoffice.catalog.poster import poster_svg
 from boxoffice.catalog.schemas import (
@@ -30,6 +31,8 @@ from boxoffice.catalog.schemas import (
 from boxoffice.deps import SessionDep
 from boxoffice.kit.pagination import Page, PageDep
 
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
 router = APIRouter(tags=["catalog"])
 
 NO_CONTENT = status.HTTP_204_NO_CONTENT
@@ -47,7 +50,7 @@ async def list_genres(session: SessionDep, page: PageDep) -> Page[GenreRead]:
 
 
 @router.get("/genres/{genre_id}", response_model=GenreRead)
-async def get_genre(genre_id: int, session: SessionDep) -> GenreRead:
+async def get_genre(genre_id: PathId, session: SessionDep) -> GenreRead:
     """One genre."""
     return GenreRead.model_validate(await service.get_genre(session, genre_id=genre_id))
 
@@ -59,14 +62,16 @@ async def create_genre(data: GenreCreate, session: SessionDep, user: AdminUser) 
 
 
 @router.patch("/genres/{genre_id}", response_model=GenreRead)
-async def update_genre(genre_id: int, data: GenreUpdate, session: SessionDep, user: AdminUser) -> GenreRead:
+async def update_genre(
+    genre_id: PathId, data: GenreUpdate, session: SessionDep, user: AdminUser
+) -> GenreRead:
     """Rename a genre (admins)."""
     genre = await service.get_genre(session, genre_id=genre_id)
     return GenreRead.model_validate(await service.update_genre(session, genre=genre, data=data, actor=user))
 
 
 @router.delete("/genres/{genre_id}", status_code=NO_CONTENT)
-async def delete_genre(genre_id: int, session: SessionDep, user: AdminUser) -> Response:
+async def delete_genre(genre_id: PathId, session: SessionDep, user: AdminUser) -> Response:
     """Delete a genre (admins)."""
     genre = await service.get_genre(session, genre_id=genre_id)
     await service.delete_genre(session, genre=genre, actor=user)
@@ -78,7 +83,7 @@ async def delete_genre(genre_id: int, session: SessionDep, user: AdminUser) -> R
 
 @router.get("/people", response_model=Page[PersonRead])
 async def list_people(
-    session: SessionDep, page: PageDep, q: Annotated[str | None, Query(max_length=100)] = None
+    session: SessionDep, page: PageDep, q: Annotated[str | None, Query(max_length=100, pattern=NO_NUL)] = None
 ) -> Page[PersonRead]:
     """People by name; `q` matches any part of the name, ignoring case and accents."""
     people, total = await service.list_people(session, q=q, offset=page.offset, limit=page.per_page)
@@ -87,7 +92,7 @@ async def list_people(
 
 
 @router.get("/people/{person_id}", response_model=PersonRead)
-async def get_person(person_id: int, session: SessionDep) -> PersonRead:
+async def get_person(person_id: PathId, session: SessionDep) -> PersonRead:
     """One person."""
     return PersonRead.model_validate(await service.get_person(session, person_id=person_id))
 
@@ -100,7 +105,7 @@ async def create_person(data: PersonCreate, session: SessionDep, user: StaffUser
 
 @router.patch("/people/{person_id}", response_model=PersonRead)
 async def update_person(
-    person_id: int, data: PersonUpdate, session: SessionDep, user: StaffUser
+    person_id: PathId, data: PersonUpdate, session: SessionDep, user: StaffUser
 ) -> PersonRead:
     """Change a person (admins; owners for people they added)."""
     person = await service.get_person_for_edit(session, person_id=person_id, user=user)
@@ -110,7 +115,7 @@ async def update_person(
 
 
 @router.delete("/people/{person_id}", status_code=NO_CONTENT)
-async def delete_person(person_id: int, session: SessionDep, user: StaffUser) -> Response:
+async def delete_person(person_id: PathId, session: SessionDep, user: StaffUser) -> Response:
     """Delete a person without credits; 409 `person_has_credits` otherwise."""
     person = await service.get_person_for_edit(session, person_id=person_id, user=user)
     await service.delete_person(session, person=person, actor=user)
@@ -164,12 +169,13 @@ async def list_movies(
     session: SessionDep,
     page: PageDep,
     q: Annotated[
-        str | None, Query(max_length=100, description="part of the title, any case or accents")
+        str | None,
+        Query(max_length=100, pattern=NO_NUL, description="part of the title, any case or accents"),
     ] = None,
-    genre: Annotated[str | None, Query(max_length=60, description="genre id or slug")] = None,
+    genre: Annotated[str | None, Query(max_length=60, pattern=NO_NUL, description="genre id or slug")] = None,
     movie_status: Annotated[MovieStatus | None, Query(alias="status")] = None,
-    language: Annotated[str | None, Query(max_length=16)] = None,
-    cinema_id: Annotated[int | None, Query(ge=1)] = None,
+    language: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
+    cinema_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     day: Annotated[date | None, Query(alias="date", description="showing on this local day")] = None,
     sort: MovieSort = "title",
 ) -> Page[MovieRead]:
@@ -185,13 +191,13 @@ async def list_movies(
 
 
 @router.get("/movies/{movie_id}", response_model=MovieDetail)
-async def get_movie(movie_id: int, session: SessionDep) -> MovieDetail:
+async def get_movie(movie_id: PathId, session: SessionDep) -> MovieDetail:
     """A movie with cast, crew and its upcoming showtimes by cinema and local day."""
     return await _movie_detail(session, movie_id)
 
 
 @router.get("/movies/{movie_id}/poster.svg", response_class=Response)
-async def movie_poster(movie_id: int, session: SessionDep) -> Response:
+async def movie_poster(movie_id: PathId, session: SessionDep) -> Response:
     """A generated poster (SVG) for the movie."""
     movie = await service.get_movie(session, movie_id=movie_id)
     year = movie.release_date.year if movie.release_date else ""
@@ -207,7 +213,9 @@ async def create_movie(data: MovieCreate, session: SessionDep, user: StaffUser) 
 
 
 @router.patch("/movies/{movie_id}", response_model=MovieDetail)
-async def update_movie(movie_id: int, data: MovieUpdate, session: SessionDep, user: StaffUser) -> MovieDetail:
+async def update_movie(
+    movie_id: PathId, data: MovieUpdate, session: SessionDep, user: StaffUser
+) -> MovieDetail:
     """Change a movie (admins; owners for movies they created)."""
     movie = await service.get_movie_for_edit(session, movie_id=movie_id, user=user)
     await service.update_movie(session, movie=movie, data=data, actor=user)
@@ -215,7 +223,7 @@ async def update_movie(movie_id: int, data: MovieUpdate, session: SessionDep, us
 
 
 @router.delete("/movies/{movie_id}", status_code=NO_CONTENT)
-async def delete_movie(movie_id: int, session: SessionDep, user: StaffUser) -> Response:
+async def delete_movie(movie_id: PathId, session: SessionDep, user: StaffUser) -> Response:
     """Delete a movie and its showtimes; 409 `has_bookings` when tickets were sold."""
     movie = await service.get_movie_for_edit(session, movie_id=movie_id, user=user)
     await service.delete_movie(session, movie=movie, actor=user)

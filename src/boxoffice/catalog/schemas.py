@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
+from boxoffice.catalog.inputs import MAX_ID, CleanInput
 from boxoffice.catalog.models import CreditRole
 
 MovieStatus = Literal["coming_soon", "now_showing", "not_showing"]
@@ -22,10 +23,8 @@ Language = Annotated[
 ]
 
 
-class GenreCreate(BaseModel):
+class GenreCreate(CleanInput):
     """A new genre."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
@@ -44,10 +43,8 @@ class GenreRead(BaseModel):
     slug: str
 
 
-class PersonCreate(BaseModel):
+class PersonCreate(CleanInput):
     """A new actor, director or producer."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     bio: Annotated[str, StringConstraints(max_length=10_000)] = ""
@@ -55,10 +52,8 @@ class PersonCreate(BaseModel):
     photo_url: Url | None = None
 
 
-class PersonUpdate(BaseModel):
+class PersonUpdate(CleanInput):
     """Changes to a person."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     bio: Annotated[str, StringConstraints(max_length=10_000)] | None = None
@@ -89,12 +84,10 @@ class PersonBrief(BaseModel):
     photo_url: str | None
 
 
-class CreditIn(BaseModel):
+class CreditIn(CleanInput):
     """A person's part in a movie."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    person_id: int = Field(ge=1)
+    person_id: int = Field(ge=1, le=MAX_ID)
     role: CreditRole
     character: Short | None = None
     billing_order: int = Field(default=0, ge=0, le=10_000)
@@ -109,41 +102,37 @@ class CreditRead(BaseModel):
     billing_order: int
 
 
-class MovieCreate(BaseModel):
+class MovieCreate(CleanInput):
     """A new movie. Runtime is checked by the service (422 `invalid_runtime` outside 1-600 minutes)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     synopsis: Annotated[str, StringConstraints(max_length=10_000)] = ""
-    runtime_minutes: int = Field(description="1 to 600 minutes")
+    runtime_minutes: int = Field(ge=-MAX_ID, le=MAX_ID, description="1 to 600 minutes")
     release_date: date | None = None
     certificate: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] = ""
     original_language: Language = "en"
     production_company: Short = ""
     poster_url: Url | None = None
     trailer_url: Url | None = None
-    genre_ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=20)
+    genre_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=20)
     credits: list[CreditIn] = Field(default_factory=list, max_length=200)
 
 
-class MovieUpdate(BaseModel):
+class MovieUpdate(CleanInput):
     """Changes to a movie; `genre_ids` and `credits`, when given, replace the old lists."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)] | None = (
         None
     )
     synopsis: Annotated[str, StringConstraints(max_length=10_000)] | None = None
-    runtime_minutes: int | None = None
+    runtime_minutes: int | None = Field(default=None, ge=-MAX_ID, le=MAX_ID)
     release_date: date | None = None
     certificate: Annotated[str, StringConstraints(strip_whitespace=True, max_length=16)] | None = None
     original_language: Language | None = None
     production_company: Short | None = None
     poster_url: Url | None = None
     trailer_url: Url | None = None
-    genre_ids: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, max_length=20)
+    genre_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(default=None, max_length=20)
     credits: list[CreditIn] | None = Field(default=None, max_length=200)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts.models import Role, User
 from boxoffice.audit.service import log_action
 from boxoffice.catalog import repository as repo
+from boxoffice.catalog.inputs import MAX_ID
 from boxoffice.catalog.models import Genre, Movie, Person
 from boxoffice.catalog.schemas import (
     CinemaShowtimes,
@@ -335,7 +336,7 @@ async def list_movies(
     if query.genre:
         genre = (
             await repo.get_genre(session, int(query.genre))
-            if query.genre.isdigit()
+            if query.genre.isdigit() and int(query.genre) <= MAX_ID
             else await repo.find_genre(session, slug=slugify(query.genre))
         )
         if genre is None:

@@ -7,9 +7,10 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import orjson
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
 from boxoffice.accounts.deps import OptionalUser, StaffUser
+from boxoffice.catalog.inputs import MAX_ID, NO_NUL
 from boxoffice.deps import SessionDep, SettingsDep
 from boxoffice.kit.money import Money
 from boxoffice.kit.pagination import Page, PageDep
@@ -27,9 +28,9 @@ from boxoffice.showtimes.seatmap import anonymous_seat_map, build_seat_map
 from boxoffice.showtimes.seatmap_cache import seat_map_cache
 from boxoffice.venues.models import SeatType
 
-router = APIRouter(tags=["showtimes"])
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-ShowtimeId = Annotated[int, Query(ge=1)]
+router = APIRouter(tags=["showtimes"])
 
 
 def _read(
@@ -85,11 +86,11 @@ def _from_context(ctx: service.ShowtimeContext, seats_available: int | None = No
 async def list_showtimes(
     session: SessionDep,
     page: PageDep,
-    cinema_id: Annotated[int | None, Query(ge=1)] = None,
-    movie_id: Annotated[int | None, Query(ge=1)] = None,
+    cinema_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    movie_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     day: Annotated[date | None, Query(alias="date", description="a day in each cinema's local time")] = None,
-    fmt: Annotated[str | None, Query(alias="format", max_length=32)] = None,
-    language: Annotated[str | None, Query(max_length=16)] = None,
+    fmt: Annotated[str | None, Query(alias="format", max_length=32, pattern=NO_NUL)] = None,
+    language: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
 ) -> Page[ShowtimeRead]:
     """Scheduled showtimes: upcoming ones, or those of `date`; filter by cinema, movie, format, language."""
     rows, total, available = await service.list_showtimes(
@@ -128,7 +129,7 @@ async def create_showtime(
 
 
 @router.get("/showtimes/{showtime_id}", response_model=ShowtimeRead)
-async def get_showtime(showtime_id: int, session: SessionDep) -> ShowtimeRead:
+async def get_showtime(showtime_id: PathId, session: SessionDep) -> ShowtimeRead:
     """One showtime with its seats still for sale."""
     ctx = await service.load_showtime_context(session, showtime_id=showtime_id)
     return _from_context(ctx, await service.seats_available(session, showtime_id=showtime_id))
@@ -136,7 +137,7 @@ async def get_showtime(showtime_id: int, session: SessionDep) -> ShowtimeRead:
 
 @router.patch("/showtimes/{showtime_id}", response_model=ShowtimeRead)
 async def update_showtime(
-    showtime_id: int, data: ShowtimeUpdate, session: SessionDep, user: StaffUser
+    showtime_id: PathId, data: ShowtimeUpdate, session: SessionDep, user: StaffUser
 ) -> ShowtimeRead:
     """Change a showtime of the caller's cinemas."""
     showtime = await service.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
@@ -145,7 +146,7 @@ async def update_showtime(
 
 
 @router.delete("/showtimes/{showtime_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_showtime(showtime_id: int, session: SessionDep, user: StaffUser) -> Response:
+async def delete_showtime(showtime_id: PathId, session: SessionDep, user: StaffUser) -> Response:
     """Delete a showtime without sold or held seats; 409 `has_bookings` otherwise."""
     showtime = await service.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
     await service.delete_showtime(session, showtime=showtime, actor=user)
@@ -158,7 +159,7 @@ async def delete_showtime(showtime_id: int, session: SessionDep, user: StaffUser
     responses={304: {"description": "The seat map has not changed since the given ETag."}},
 )
 async def seat_map(
-    showtime_id: int,
+    showtime_id: PathId,
     request: Request,
     session: SessionDep,
     user: OptionalUser,
@@ -186,7 +187,7 @@ async def seat_map(
 
 @router.get("/showtimes/{showtime_id}/seats/best", response_model=BestBlock)
 async def best_seats(
-    showtime_id: int,
+    showtime_id: PathId,
     session: SessionDep,
     count: Annotated[int, Query(ge=1, le=20)],
     accessible: bool = False,

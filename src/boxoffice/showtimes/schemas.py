@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
+from boxoffice.catalog.inputs import MAX_AMOUNT, MAX_ID, CleanInput
 from boxoffice.kit.money import Money
 from boxoffice.showtimes.models import SeatStatus, ShowtimeStatus
 from boxoffice.venues.models import SeatType
@@ -17,21 +18,20 @@ Language = Annotated[
         strip_whitespace=True, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
     ),
 ]
+Amount = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 
 
-class ShowtimeCreate(BaseModel):
+class ShowtimeCreate(CleanInput):
     """A new showtime; `ends_at` is computed (runtime + the cinema's cleaning time)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    movie_id: int = Field(ge=1)
-    screen_id: int = Field(ge=1)
+    movie_id: int = Field(ge=1, le=MAX_ID)
+    screen_id: int = Field(ge=1, le=MAX_ID)
     starts_at: AwareDatetime
     format: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] = "2D"
     language: Language | None = Field(default=None, description="defaults to the movie's original language")
     subtitles: Language | None = None
-    prices: dict[SeatType, int] = Field(
+    prices: dict[SeatType, Amount] = Field(
         min_length=1,
         description="minor units per seat type; every type present on the screen needs a price",
         examples=[{"standard": 1200, "premium": 1600, "wheelchair": 1200, "companion": 1200}],
@@ -42,10 +42,8 @@ class ShowtimeCreate(BaseModel):
     )
 
 
-class ShowtimeUpdate(BaseModel):
+class ShowtimeUpdate(CleanInput):
     """Changes to a showtime. Moving it is refused once seats are sold or held."""
-
-    model_config = ConfigDict(extra="forbid")
 
     starts_at: AwareDatetime | None = None
     format: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = (
@@ -53,7 +51,7 @@ class ShowtimeUpdate(BaseModel):
     )
     language: Language | None = None
     subtitles: Language | None = None
-    prices: dict[SeatType, int] | None = Field(default=None, min_length=1)
+    prices: dict[SeatType, Amount] | None = Field(default=None, min_length=1)
     sales_close_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
 
 

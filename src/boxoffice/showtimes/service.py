@@ -26,6 +26,7 @@ from boxoffice.venues.models import Cinema, Screen
 from boxoffice.venues.service import can_manage, check_formats
 
 MIN_RUNTIME, MAX_RUNTIME = 1, 600
+MAX_AHEAD = timedelta(days=730)
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ class ShowtimeContext:
 
 def local_day_windows(timezones: dict[int, str], day: date) -> list[tuple[int, datetime, datetime]]:
     """For each cinema, the UTC range [start, end) of `day` in the cinema's own timezone."""
-    windows = []
+    windows: list[tuple[int, datetime, datetime]] = []
+    if not date(1900, 1, 1) <= day <= date(9000, 1, 1):
+        return windows  # nothing is scheduled then, and the calendar's ends would overflow
     for cinema_id, name in timezones.items():
         tz = ZoneInfo(name)
         start = datetime.combine(day, time(), tzinfo=tz)
@@ -113,8 +116,13 @@ def _check_format(fmt: str, screen: Screen) -> str:
 
 def _check_start(starts_at: datetime) -> datetime:
     starts_at = starts_at.astimezone(ZoneInfo("UTC"))
-    if starts_at <= utc_now():
+    now = utc_now()
+    if starts_at <= now:
         raise Unprocessable("A showtime cannot start in the past.", code="showtime_in_past")
+    if starts_at > now + MAX_AHEAD:
+        raise Unprocessable(
+            f"A showtime can be scheduled at most {MAX_AHEAD.days} days ahead.", code="showtime_too_far"
+        )
     return starts_at
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from boxoffice.catalog.inputs import MAX_ID, CleanInput
 from boxoffice.venues.models import SeatType
 
 FORMATS = ("2D", "3D", "IMAX", "IMAX 3D", "Dolby Cinema", "Dolby Atmos", "4DX", "ScreenX", "70mm")
@@ -16,10 +17,8 @@ LayoutRow = Annotated[str, StringConstraints(max_length=200)]
 Format = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
-class CinemaCreate(BaseModel):
+class CinemaCreate(CleanInput):
     """A new cinema. Admins may name its owner; an owner always owns what it creates."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = ""
@@ -28,13 +27,11 @@ class CinemaCreate(BaseModel):
         description="IANA timezone, e.g. Europe/Lisbon"
     )
     cleaning_minutes: int = Field(default=15, ge=0, le=240)
-    owner_id: int | None = Field(default=None, ge=1, description="admins only")
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="admins only")
 
 
-class CinemaUpdate(BaseModel):
+class CinemaUpdate(CleanInput):
     """Changes to a cinema."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     address: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] | None = None
@@ -43,7 +40,7 @@ class CinemaUpdate(BaseModel):
         None
     )
     cleaning_minutes: int | None = Field(default=None, ge=0, le=240)
-    owner_id: int | None = Field(default=None, ge=1, description="admins only")
+    owner_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="admins only")
 
 
 class CinemaRead(BaseModel):
@@ -62,10 +59,8 @@ class CinemaRead(BaseModel):
     created_at: datetime
 
 
-class SeatIn(BaseModel):
+class SeatIn(CleanInput):
     """One seat of an explicit seat list."""
-
-    model_config = ConfigDict(extra="forbid")
 
     row: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4)]
     number: int = Field(ge=1, le=999)
@@ -74,10 +69,8 @@ class SeatIn(BaseModel):
     type: SeatType = SeatType.standard
 
 
-class ScreenCreate(BaseModel):
+class ScreenCreate(CleanInput):
     """A new screen: its formats and either `layout` (rows of text) or `seats` (an explicit list)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     formats: list[Format] = Field(default_factory=lambda: ["2D"], min_length=1, max_length=len(FORMATS))
@@ -97,10 +90,8 @@ class ScreenCreate(BaseModel):
         return self
 
 
-class ScreenUpdate(BaseModel):
+class ScreenUpdate(CleanInput):
     """Changes to a screen; a new layout is allowed only while the screen has no showtimes."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
     formats: list[Format] | None = Field(default=None, min_length=1, max_length=len(FORMATS))
