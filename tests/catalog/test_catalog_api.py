@@ -120,6 +120,10 @@ async def test_movie_with_genres_and_credits_detail(app: FastAPI, client: httpx.
     assert [(c["person"]["name"], c["role"]) for c in movie["crew"]] == [("Ivo Brandt", "director")]
     assert movie["status"] == "not_showing"
     assert movie["created_by_id"] == staff.owner_a_id
+    person = (await client.get(f"{API}/people/{lead}")).json()
+    assert person["credits"] == [
+        {"movie_id": movie["id"], "title": "The Lighthouse Keeper", "role": "actor", "character": "Ana"}
+    ]
     # a credited person cannot be deleted
     refused = await client.delete(f"{API}/people/{lead}", headers=staff.admin)
     assert (refused.status_code, refused.json()["code"]) == (409, "person_has_credits")

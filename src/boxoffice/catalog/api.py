@@ -25,6 +25,7 @@ from boxoffice.catalog.schemas import (
     MovieUpdate,
     PersonBrief,
     PersonCreate,
+    PersonDetail,
     PersonRead,
     PersonUpdate,
 )
@@ -91,10 +92,12 @@ async def list_people(
     return Page(items=items, total=total, page=page.page, per_page=page.per_page)
 
 
-@router.get("/people/{person_id}", response_model=PersonRead)
-async def get_person(person_id: PathId, session: SessionDep) -> PersonRead:
-    """One person."""
-    return PersonRead.model_validate(await service.get_person(session, person_id=person_id))
+@router.get("/people/{person_id}", response_model=PersonDetail)
+async def get_person(person_id: PathId, session: SessionDep) -> PersonDetail:
+    """One person with their filmography."""
+    person = await service.get_person(session, person_id=person_id)
+    credits_ = await service.filmography(session, person_id=person_id)
+    return PersonDetail(**PersonRead.model_validate(person).model_dump(), credits=credits_)
 
 
 @router.post("/people", response_model=PersonRead, status_code=status.HTTP_201_CREATED)

@@ -74,6 +74,21 @@ class PersonRead(BaseModel):
     created_by_id: int | None
 
 
+class FilmographyEntry(BaseModel):
+    """One of a person's credits."""
+
+    movie_id: int
+    title: str
+    role: CreditRole
+    character: str | None
+
+
+class PersonDetail(PersonRead):
+    """A person with their credits, newest movie first."""
+
+    credits: list[FilmographyEntry]
+
+
 class PersonBrief(BaseModel):
     """A person as shown in a credit."""
 

@@ -16,6 +16,7 @@ from boxoffice.catalog.models import Genre, Movie, Person
 from boxoffice.catalog.schemas import (
     CinemaShowtimes,
     CreditIn,
+    FilmographyEntry,
     GenreCreate,
     MovieCreate,
     MovieStatus,
@@ -123,6 +124,14 @@ async def get_person(session: AsyncSession, *, person_id: int) -> Person:
     if person is None:
         raise NotFound("No such person.", code="person_not_found")
     return person
+
+
+async def filmography(session: AsyncSession, *, person_id: int) -> list[FilmographyEntry]:
+    """The person's credits with each movie's title, newest release first."""
+    return [
+        FilmographyEntry(movie_id=c.movie_id, title=title, role=c.role, character=c.character)
+        for c, title in await repo.person_credits(session, person_id)
+    ]
 
 
 async def get_person_for_edit(session: AsyncSession, *, person_id: int, user: User) -> Person:
