@@ -9,6 +9,7 @@ held + sold + available = total.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import socket
@@ -95,7 +96,7 @@ def server(race_db: str, backend_name: str, tmp_path: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core box imports slowly
         while True:
             try:
                 if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
@@ -169,8 +170,23 @@ async def _race(
         return result
 
 
+async def _listen(base: str, showtime_id: int, seen: dict[int, str]) -> None:
+    """Follow the showtime's SSE stream, keeping each seat's last announced status."""
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=None) as client,
+        client.stream("GET", f"/api/v1/showtimes/{showtime_id}/events") as response,
+    ):
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                for seat in json.loads(line[6:])["seats"]:
+                    seen[seat["seat_id"]] = seat["status"]
+
+
 async def test_no_seat_is_sold_twice_under_a_real_race(server: str, race_db: str, tmp_path: Path) -> None:
     showtime_id, seat_ids, tokens = await _seed(race_db, tmp_path / "seed")
+    seen: dict[int, str] = {}
+    listener = asyncio.create_task(_listen(server, showtime_id, seen))
+    await asyncio.sleep(1.0)  # the stream is open (on one of the workers)
     rng = random.Random(4)
     started = time.monotonic()
     results = await asyncio.wait_for(
@@ -188,6 +204,14 @@ async def test_no_seat_is_sold_twice_under_a_real_race(server: str, race_db: str
     )
     assert all(r.get("paid", 200) == 200 for r in results), [r.get("paid") for r in results]
     won = {r["body"]["reference"]: sorted(r["seats"]) for r in results if r["status"] == 201}
+    taken = {seat for seats in won.values() for seat in seats}
+    for _ in range(50):  # events follow the commits by a moment
+        if {k for k, v in seen.items() if v != "available"} == taken:
+            break
+        await asyncio.sleep(0.2)
+    listener.cancel()
+    # Every claim reached the live stream, whichever worker served it (LISTEN/NOTIFY with two workers).
+    assert {k for k, v in seen.items() if v != "available"} == taken
 
     engine = create_engine(race_db, pool_size=1)
     try:

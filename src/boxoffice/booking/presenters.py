@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.booking import repository as repo
 from boxoffice.booking.models import Booking, BookingStatus
 from boxoffice.booking.schemas import BookingRead, PaymentRead, SeatRead, ShowtimeBrief, TicketRead
+from boxoffice.booking.service import CONTEXTS_KEY, FRESH_KEY
 from boxoffice.kit.money import Money
 from boxoffice.payments import repository as pay_repo
 from boxoffice.showtimes.service import ShowtimeContext, load_showtime_context
@@ -37,7 +38,7 @@ async def booking_read(
     contexts: dict[int, ShowtimeContext] | None = None,
 ) -> BookingRead:
     """The full booking: seats and prices, tickets, payments."""
-    cache = contexts if contexts is not None else {}
+    cache = contexts if contexts is not None else session.info.setdefault(CONTEXTS_KEY, {})
     sctx = cache.get(booking.showtime_id)
     if sctx is None:
         sctx = await load_showtime_context(session, showtime_id=booking.showtime_id)
@@ -48,7 +49,8 @@ async def booking_read(
         if booking.status == BookingStatus.confirmed
         else []
     )
-    pays = await pay_repo.payments_for_booking(session, booking.id)
+    fresh = booking.id in session.info.get(FRESH_KEY, ())  # created in this request: nothing paid yet
+    pays = [] if fresh else await pay_repo.payments_for_booking(session, booking.id)
     email = None
     if include_email:
         owner = await repo.get_user(session, booking.user_id)

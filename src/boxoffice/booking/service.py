@@ -7,6 +7,7 @@ rolled back by raising, so nothing is claimed. See docs/booking.md.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -47,6 +48,9 @@ def busy_guard(exc: DBAPIError) -> ServiceUnavailable | None:
 
 
 COUNT_ATTEMPTS = 3
+# Per-request caches in session.info: showtime contexts already loaded, bookings created in this request.
+CONTEXTS_KEY = "booking.showtime_contexts"
+FRESH_KEY = "booking.fresh"
 
 
 class _ShortClaimError(Exception):
@@ -117,9 +121,11 @@ async def create_hold(
         raise Unprocessable(
             f"At most {settings.max_seats_per_booking} seats per booking.", code="too_many_seats"
         )
-    showtime = await repo.get_showtime(session, showtime_id)
-    if showtime is None:
-        raise NotFound("No such showtime.", code="showtime_not_found")
+    sctx = await load_showtime_context(session, showtime_id=showtime_id)  # 404 showtime_not_found
+    session.info.setdefault(CONTEXTS_KEY, {})[showtime_id] = (
+        sctx  # the answer needs it; read it before locking
+    )
+    showtime = sctx.showtime
     now = utc_now()
     _check_open(showtime, now)
     if await repo.count_live_holds(session, user_id=user.id, now=now) >= settings.max_held_bookings:
@@ -146,7 +152,7 @@ async def create_hold(
         rows = await _seats_for_request(session, showtime_id=showtime_id, seat_ids=seat_ids, count=count)
         ids = [r.seat_id for r in rows]
         try:
-            async with session.begin_nested():
+            async with session.begin_nested() if attempts > 1 else contextlib.nullcontext():
                 got = await repo.claim_seats(
                     session,
                     showtime_id=showtime.id,
@@ -172,7 +178,7 @@ async def create_hold(
         for r in rows
     )
     booking.total_amount = sum(r.price for r in rows)
-    await session.flush()
+    session.info.setdefault(FRESH_KEY, set()).add(booking.id)
     await log_action(
         session,
         action="booking.held",
