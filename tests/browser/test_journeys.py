@@ -171,3 +171,23 @@ async def test_keyboard_only_on_a_phone(browser: Browser, server: Server) -> Non
         await shot(page, "checkout-phone")
     finally:
         await ctx.close()
+
+
+async def test_change_seats_of_a_paid_booking(page: Page, server: Server) -> None:
+    """My booking -> change seats: the current seat is outlined and pre-picked; swap it for another."""
+    await sign_in(page, CUSTOMER)
+    await page.goto(f"/showtimes/{server.showtime_id}")
+    await page.click("button.seat[data-label='D1']")
+    await page.click("#hold-button")
+    await page.wait_for_url(re.compile(r"/checkout$"))
+    await page.fill("#card_number", "4242 4242 4242 4242")
+    await page.click("#pay-form button[type=submit]")
+    await expect(page.locator("h2#tickets-h")).to_be_visible()
+    await page.click("text=Change seats")
+    await expect(page.locator("button.seat[data-label='D1']")).to_have_attribute("aria-pressed", "true")
+    await page.click("button.seat[data-label='D1']")
+    await page.click("button.seat[data-label='D2']")
+    await page.click("#hold-button")
+    await page.wait_for_url(re.compile(r"/bookings/\w+$"))
+    await expect(page.locator(".ticket strong").first).to_have_text("Seat D2")
+    assert page.errors == []  # type: ignore[attr-defined]

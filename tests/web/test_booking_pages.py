@@ -112,3 +112,8 @@ async def test_someone_elses_booking_is_404(app: FastAPI, client: httpx.AsyncCli
         await page_login(other, stranger.email)
         assert (await other.get(f"/bookings/{reference}")).status_code == 404
         assert (await other.get(f"/bookings/{reference}/checkout")).status_code == 404
+        changing = await other.get(f"/showtimes/{built.showtime_id}", params={"change": reference})
+        assert changing.status_code == 404
+    mine = await client.get(f"/showtimes/{built.showtime_id}", params={"change": reference})
+    assert mine.status_code == 200
+    assert f'data-change="{reference}"' in mine.text

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from boxoffice.booking import service as booking_service
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.models import CreditRole, Movie
 from boxoffice.deps import SessionDep
+from boxoffice.errors import NotFound, Unauthorized
 from boxoffice.kit.clock import utc_now
 from boxoffice.showtimes import seatmap
 from boxoffice.showtimes import service as showtimes
@@ -167,9 +169,26 @@ async def cinema_page(
 
 
 @router.get("/showtimes/{showtime_id}", response_class=HTMLResponse)
-async def seat_page(request: Request, session: SessionDep, user: PageUser, showtime_id: int) -> HTMLResponse:
-    """The seat map: pick seats (mouse or keyboard), best available, running total; live via SSE."""
+async def seat_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    showtime_id: int,
+    change: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
+) -> HTMLResponse:
+    """The seat map: pick seats (mouse or keyboard), best available, running total; live via SSE.
+
+    With `?change=REF` (the caller's confirmed booking for this showtime) the picked seats replace its seats.
+    """
     ctx = await showtimes.load_showtime_context(session, showtime_id=showtime_id)
+    changing = None
+    if change is not None:
+        if user is None:
+            raise Unauthorized("Sign in to change your seats.", code="not_authenticated")
+        booking = await booking_service.get_own_booking(session, user=user, reference=change)
+        if booking.showtime_id != showtime_id:
+            raise NotFound("No such booking.", code="booking_not_found")
+        changing = booking.reference
     answer = await seatmap.build_seat_map(session, showtime_id=showtime_id, user_id=user.id if user else None)
     assert answer is not None
     seats = answer.body["seats"]
@@ -191,5 +210,6 @@ async def seat_page(request: Request, session: SessionDep, user: PageUser, showt
             "currency": ctx.showtime.currency,
             "on_sale": ctx.showtime.status.value == "scheduled" and ctx.showtime.sales_close_at > utc_now(),
             "max_seats": request.app.state.settings.max_seats_per_booking,
+            "changing": changing,
         },
     )

@@ -9,7 +9,7 @@
     return SIGNS[currency] ? SIGNS[currency] + text : text + " " + currency;
   }
   function isFree(button) {
-    return button.dataset.status === "available";
+    return button.dataset.status === "available" || (!!root.dataset.change && button.dataset.mine === "true");
   }
   function message(text) { document.getElementById("seat-message").textContent = text || ""; }
   function live(text) { document.getElementById("live-status").textContent = text; }
@@ -115,8 +115,18 @@
     }
     var button = document.getElementById("hold-button");
     button.disabled = true;
-    var body = { showtime_id: showtimeId, seat_ids: picked.map(Number) };
-    window.boxoffice.api("POST", "/api/v1/bookings", body).then(function (res) {
+    var change = root.dataset.change;
+    var request;
+    if (change) {
+      var card = document.getElementById("change-card").value.trim();
+      var update = { seat_ids: picked.map(Number) };
+      if (card) { update.card_number = card; }
+      request = window.boxoffice.api("PATCH", "/api/v1/bookings/" + change, update);
+    } else {
+      request = window.boxoffice.api("POST", "/api/v1/bookings", { showtime_id: showtimeId, seat_ids: picked.map(Number) });
+    }
+    request.then(function (res) {
+      if (res.ok && change) { window.location.href = "/bookings/" + change; return; }
       if (res.ok) { window.location.href = "/bookings/" + res.data.reference + "/checkout"; return; }
       if (res.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname); return; }
       var detail = (res.data && res.data.detail) || "Those seats could not be held.";
@@ -169,6 +179,9 @@
       b.addEventListener("keydown", onKey);
       b.addEventListener("focus", function () { seats.forEach(function (o) { o.tabIndex = -1; }); b.tabIndex = 0; });
     });
+    if (root.dataset.change) {
+      seats.forEach(function (b) { if (b.dataset.mine === "true" && b.dataset.status === "sold") { setPicked(b, true); describe(b); } });
+    }
     var first = seats.filter(isFree)[0] || seats[0];
     if (first) { first.tabIndex = 0; }
     document.getElementById("best-button").addEventListener("click", best);
