@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from boxoffice.kit.events import InProcessBus, PostgresBus, RedisBus, create_event_bus, seats_event
@@ -44,7 +45,7 @@ async def test_hold_pay_and_cancel_publish_seat_events(app: FastAPI, client: htt
 
 
 async def test_sse_stream_delivers_events_and_ends_on_disconnect(
-    app: FastAPI, client: httpx.AsyncClient
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     st = await make_showtime(app, rows=1, seats_per_row=4)
     alice = await make_customer(app)
@@ -78,12 +79,15 @@ async def test_sse_stream_delivers_events_and_ends_on_disconnect(
         "root_path": "",
         "state": {},
     }
+    monkeypatch.setattr(app.state, "sse_heartbeat_seconds", 0.3, raising=False)
     task = asyncio.create_task(app(scope, receive, send))
     start = await asyncio.wait_for(sent.get(), timeout=5)
     assert start["status"] == 200
     assert dict(start["headers"])[b"content-type"].startswith(b"text/event-stream")
     hello = await asyncio.wait_for(sent.get(), timeout=5)
     assert b": connected" in hello["body"]
+    beat = await asyncio.wait_for(sent.get(), timeout=5)
+    assert beat["body"] == b": heartbeat\n\n"
     await asyncio.sleep(0.1)
     await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:1])
     chunks = b""

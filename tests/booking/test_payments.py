@@ -94,8 +94,14 @@ async def test_late_payment_confirms_when_seats_are_still_free(
     alice = await make_customer(app)
     held = await hold(client, alice, st.showtime_id, st.seat_ids[:2])
     frozen_clock.advance(minutes=14)  # access tokens live 15 minutes
+    from boxoffice.booking.sweeper import sweep_once
+
+    assert await sweep_once(app.state.sessionmaker, app.state.events) == (2, 1)
+    expired = (await client.get(f"/api/v1/bookings/{held['reference']}", headers=alice.headers)).json()
+    assert expired["status"] == "expired"
     paid = await pay(client, alice, held["reference"])
     assert paid["status"] == "confirmed"
+    assert len(paid["tickets"]) == 2
 
 
 async def test_late_payment_after_seats_were_taken_is_refused_uncharged(
