@@ -128,6 +128,12 @@ async def test_bad_input_is_a_clear_4xx(app: FastAPI, client: httpx.AsyncClient)
         headers={**alice.headers, "content-type": "application/json"},
     )
     assert garbage.status_code == 422
+    huge = await post({"showtime_id": 2**40, "seat_ids": [1]})
+    assert huge.status_code == 422
+    huge_seat = await post({"showtime_id": st.showtime_id, "seat_ids": [2**40]})
+    assert huge_seat.status_code == 422
+    for path in (f"/api/v1/showtimes/{2**40}/events", f"/api/v1/bookings?showtime_id={2**40}"):
+        assert (await client.get(path, headers=alice.headers)).status_code == 422
     statuses = await seat_statuses(app, st.showtime_id)
     assert set(statuses.values()) == {"available"}
 

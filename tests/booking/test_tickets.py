@@ -6,6 +6,7 @@ import base64
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st_
@@ -136,3 +137,19 @@ async def test_checkin_closes_after_the_end(
         "/api/v1/checkin", json={"code": booking["tickets"][0]["code"]}, headers=auth_headers(app, admin.user)
     )
     assert (response.status_code, response.json()["code"]) == (409, "checkin_closed")
+
+
+async def test_checkin_is_rate_limited_per_scanner(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from boxoffice.booking import checkin_api
+
+    monkeypatch.setattr(checkin_api, "CHECKIN_LIMIT", "3/minute")
+    owner = await make_customer(app, role=Role.owner)
+    answers = [
+        (
+            await client.post("/api/v1/checkin", json={"code": f"BX1.guess{i}.x"}, headers=owner.headers)
+        ).status_code
+        for i in range(5)
+    ]
+    assert answers == [404, 404, 404, 429, 429]

@@ -12,7 +12,7 @@ from boxoffice.booking import export, presenters, queries, service
 from boxoffice.booking.deps import ContextDep
 from boxoffice.booking.idempotency import run_idempotent
 from boxoffice.booking.models import BookingStatus
-from boxoffice.booking.schemas import BookingCreate, BookingList, BookingRead, PaymentCreate
+from boxoffice.booking.schemas import MAX_ID, BookingCreate, BookingList, BookingRead, PaymentCreate
 from boxoffice.deps import SessionDep
 from boxoffice.kit.pagination import PageDep
 from boxoffice.payments.providers import PaymentDetails
@@ -89,7 +89,7 @@ async def list_bookings(
     session: SessionDep,
     page: PageDep,
     status: BookingStatus | None = None,
-    showtime_id: Annotated[int | None, Query(ge=1)] = None,
+    showtime_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     reference: Annotated[str | None, Query(max_length=16)] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
 ) -> BookingList:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from boxoffice.booking.deps import ContextDep
+from boxoffice.booking.schemas import MAX_ID
 from boxoffice.deps import SessionDep
 from boxoffice.showtimes.service import get_showtime
 
@@ -47,7 +48,7 @@ async def _stream(
     responses={200: {"content": {"text/event-stream": {}}, "description": "`seats` events"}},
 )
 async def showtime_events(
-    showtime_id: int, request: Request, session: SessionDep, ctx: ContextDep
+    showtime_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, session: SessionDep, ctx: ContextDep
 ) -> StreamingResponse:
     """Stream `{type: "seats", showtime_id, seats: [{seat_id, status}]}` events until the client leaves."""
     await get_showtime(session, showtime_id=showtime_id)  # the session closes when this returns (scope)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from boxoffice.accounts.deps import CurrentUser, StaffUser
 from boxoffice.booking import cancellation, changes, notify, presenters, queries
@@ -10,7 +12,7 @@ from boxoffice.booking import repository as repo
 from boxoffice.booking.api import PROBLEM_RESPONSES, Reference
 from boxoffice.booking.deps import ContextDep
 from boxoffice.booking.models import BookingStatus
-from boxoffice.booking.schemas import BookingRead, BookingUpdate, CancelQuoteRead
+from boxoffice.booking.schemas import MAX_ID, BookingRead, BookingUpdate, CancelQuoteRead
 from boxoffice.booking.tickets import tickets_pdf
 from boxoffice.deps import SessionDep
 from boxoffice.errors import Conflict
@@ -110,7 +112,7 @@ async def calendar_file(reference: Reference, user: CurrentUser, session: Sessio
 
 @router.post("/showtimes/{showtime_id}/cancel", tags=["showtimes"], summary="Cancel a showtime")
 async def cancel_showtime(
-    showtime_id: int, user: StaffUser, session: SessionDep, ctx: ContextDep
+    showtime_id: Annotated[int, Path(ge=1, le=MAX_ID)], user: StaffUser, session: SessionDep, ctx: ContextDep
 ) -> dict[str, int]:
     """Cancel the showtime: every booking is refunded in full and every buyer emailed."""
     done = await cancellation.cancel_showtime(session, ctx=ctx, actor=user, showtime_id=showtime_id)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from boxoffice.kit.money import Money
 
 MAX_SEATS_INPUT = 100
+MAX_ID = 2_147_483_647  # database integer ids; larger numbers are bad input, not a database error
+
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class BookingCreate(BaseModel):
@@ -17,8 +20,8 @@ class BookingCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    showtime_id: int = Field(ge=1)
-    seat_ids: list[int] | None = Field(default=None, max_length=MAX_SEATS_INPUT)
+    showtime_id: DbId
+    seat_ids: list[DbId] | None = Field(default=None, max_length=MAX_SEATS_INPUT)
     count: int | None = Field(default=None, ge=1, le=MAX_SEATS_INPUT)
 
     @model_validator(mode="after")
@@ -38,7 +41,7 @@ class BookingUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    seat_ids: list[int] = Field(min_length=1, max_length=MAX_SEATS_INPUT)
+    seat_ids: list[DbId] = Field(min_length=1, max_length=MAX_SEATS_INPUT)
     method: Literal["card"] = "card"
     card_number: str | None = Field(default=None, min_length=12, max_length=23)
     payment_method: str | None = Field(default=None, max_length=120)
@@ -68,7 +71,7 @@ class CheckinRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=200)
-    showtime_id: int | None = Field(default=None, ge=1)
+    showtime_id: DbId | None = None
 
 
 class SeatRead(BaseModel):
