@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps pytest-browser bench fuzz clean
+.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps pytest-browser nginx-deps wrk-deps bench fuzz clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -66,7 +66,22 @@ browser-deps: ## Install Debian's Chromium for the browser tests when it is miss
 pytest-browser: install browser-deps ## Run the Playwright browser tests (screenshots in test-output/browser/)
 	$(RUN) pytest tests/browser
 
-test: install lint typecheck pytest browser-deps pytest-browser ## Install what the tests need, then lint, type check and run the whole suite
+nginx-deps: ## Install Debian's nginx for the two-node scale-out test when it is missing (the system nginx is never started)
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y nginx-light; \
+	fi
+
+wrk-deps: ## Install Debian's wrk (the load generator of make bench) when it is missing
+	@if ! command -v wrk >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y wrk; \
+	fi
+
+bench: install wrk-deps ## Benchmarks on PostgreSQL (2 workers) and SQLite: one table + bench/results/*.json (~10 min)
+	$(RUN) python -m bench $(BENCH_ARGS)
+
+test: install nginx-deps lint typecheck pytest browser-deps pytest-browser ## Install what the tests need, then lint, type check and run the whole suite
 
 clean: ## Remove the environment and local data (var/)
 	rm -rf .venv .tools var .mypy_cache .ruff_cache .pytest_cache

@@ -22,15 +22,24 @@ from typing import Any
 
 import orjson
 
-from bench.seed import add_showtime, create_buyers, create_fixture, engine_for, migrate, mint_tokens
-from bench.seed import recreate_pg_database
+from bench.seed import (
+    add_showtime,
+    create_buyers,
+    create_fixture,
+    engine_for,
+    migrate,
+    mint_tokens,
+    recreate_pg_database,
+)
 from boxoffice.config import Settings
 from boxoffice.main import create_app
 
 PROFILE_DB = "boxoffice_bench_profile"
 
 
-async def call(app: Any, method: str, path: str, *, body: bytes = b"", token: str | None = None) -> tuple[int, bytes]:
+async def call(
+    app: Any, method: str, path: str, *, body: bytes = b"", token: str | None = None
+) -> tuple[int, bytes]:
     """One request straight into the ASGI app; (status, body)."""
     raw_path, _, query = path.partition("?")
     headers = [(b"host", b"bench"), (b"content-type", b"application/json")]
@@ -83,14 +92,20 @@ async def main_async(args: argparse.Namespace) -> None:
     secret = secrets.token_urlsafe(48)
     var_dir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     settings = Settings(
-        env="production", database_url=url, secret_key=secret, var_dir=var_dir, log_level="WARNING",
+        env="production",
+        database_url=url,
+        secret_key=secret,
+        var_dir=var_dir,
+        log_level="WARNING",
         access_token_minutes=240,
     )
     engine = engine_for(url)
     fixture = await create_fixture(engine)
     tokens = mint_tokens(settings, await create_buyers(engine, count=2 * args.n + 50))
     app = create_app(settings, run_background=False)
-    path = args.path.format(showtime=fixture.browse_showtime_id, cinema=fixture.cinema_id, date=fixture.listing_date)
+    path = args.path.format(
+        showtime=fixture.browse_showtime_id, cinema=fixture.cinema_id, date=fixture.listing_date
+    )
     rng = random.Random(1)
     state = {"showtime": 0, "free": list[int]()}
 
@@ -126,7 +141,9 @@ async def main_async(args: argparse.Namespace) -> None:
     await engine.dispose()
     label = "POST /api/v1/bookings" if args.hold else path
     print(f"{label}: {args.n} requests, statuses {sorted(set(statuses))}")
-    print(f"  wall {wall / args.n * 1e6:.0f} us/request, CPU {cpu / args.n * 1e6:.0f} us/request (unprofiled)")
+    print(
+        f"  wall {wall / args.n * 1e6:.0f} us/request, CPU {cpu / args.n * 1e6:.0f} us/request (unprofiled)"
+    )
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())

@@ -21,7 +21,8 @@ def rows_for(backend: str, data: dict[str, Any]) -> list[tuple[str, str, str, st
     rows: list[tuple[str, str, str, str, str]] = []
     ceil = data["ceiling"]["wrk"]["rps"]
     client = data["ceiling"]["asyncio_client"]["rps"]
-    rows.append(("ceiling /healthz (wrk)", f"{ceil:,.0f} req/s", "1", "", ""))
+    ceil_cpu = data["ceiling"]["wrk"].get("server_cpu_us_per_request") or 0.0
+    rows.append(("ceiling /healthz (wrk)", f"{ceil:,.0f} req/s, server CPU {ceil_cpu} us/req", "1", "", ""))
     rows.append(("  asyncio client, same route", f"{client:,.0f} req/s", f"{_ratio(client, ceil)}", "", ""))
     dbl = data["db_limit"]
     rows.append(("db limit: raw claim loop", f"{dbl['claims_per_s']:,.0f} claims/s", "1", "", ""))
@@ -33,15 +34,20 @@ def rows_for(backend: str, data: dict[str, Any]) -> list[tuple[str, str, str, st
         b = data["browse"][name]
         r = _ratio(b["rps"], ceil)
         ok = (r >= target and b["non2xx"] == 0) if (pg and target is not None) else None
-        fig = f"{b['rps']:,.0f} req/s p50 {b['p50_ms']} p99 {b['p99_ms']} ms"
+        cpu = b.get("server_cpu_us_per_request") or 0.0
+        fig = f"{b['rps']:,.0f} req/s p50 {b['p50_ms']} p99 {b['p99_ms']} ms, CPU {cpu} us/req"
         if b["non2xx"]:
             fig += f" ({b['non2xx']} non-2xx!)"
-        rows.append((label, fig, f"{r} of ceiling", f">= {target}" if target else "", _verdict(ok)))
+        cpu_ratio = f" (CPU {_ratio(ceil_cpu, cpu)})" if cpu else ""
+        rows.append(
+            (label, fig, f"{r} of ceiling{cpu_ratio}", f">= {target}" if target else "", _verdict(ok))
+        )
     for flash in data["flash"]:
         r = _ratio(flash["attempts_per_s"], dbl["claims_per_s"])
         fig = (
             f"{flash['attempts_per_s']:,.0f} holds/s p50 {flash['p50_ms']} p99 {flash['p99_ms']} ms, "
-            f"sold {flash['sold_min']}/{SEAT_SLOTS}, oversold {flash['oversold']}"
+            f"sold {flash['sold_min']}/{SEAT_SLOTS}, oversold {flash['oversold']}, "
+            f"CPU {flash.get('server_cpu_us_per_request')} us/hold"
         )
         target = ">= 0.35, p99 < 150" if flash["buyers"] == 64 else ">= 0.35"
         ok = None

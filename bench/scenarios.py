@@ -55,9 +55,18 @@ def run_loadgen(spec: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
     return result
 
 
+def with_cpu(server: Server, figures: dict[str, Any], cpu_before: float, count: int) -> dict[str, Any]:
+    """Add the server's CPU time per request (steadier than rates on a shared, busy machine)."""
+    used = server.cpu_seconds() - cpu_before
+    figures["server_cpu_us_per_request"] = round(used / count * 1e6, 1) if count else None
+    return figures
+
+
 def ceiling(server: Server, knobs: Knobs) -> dict[str, Any]:
     """GET /healthz with wrk (the ceiling) and with the asyncio client (its own cost, for comparison)."""
+    cpu = server.cpu_seconds()
     wrk = run_wrk(server.url + "/healthz", seconds=knobs.seconds, connections=knobs.connections)
+    wrk = with_cpu(server, wrk, cpu, wrk["requests"])
     client = run_loadgen(
         {
             "scenario": "ceiling",
@@ -72,10 +81,12 @@ def ceiling(server: Server, knobs: Knobs) -> dict[str, Any]:
 
 def browse(server: Server, fixture: BenchFixture, knobs: Knobs) -> dict[str, Any]:
     """The 300-seat seat map and the showtime listing, anonymous, with wrk."""
-    urls = browse_urls(server.url, fixture)
-    return {
-        name: run_wrk(url, seconds=knobs.seconds, connections=knobs.connections) for name, url in urls.items()
-    }
+    out = {}
+    for name, url in browse_urls(server.url, fixture).items():
+        cpu = server.cpu_seconds()
+        figures = run_wrk(url, seconds=knobs.seconds, connections=knobs.connections)
+        out[name] = with_cpu(server, figures, cpu, figures["requests"])
+    return out
 
 
 def browse_urls(base: str, fixture: BenchFixture) -> dict[str, str]:
@@ -102,6 +113,7 @@ async def flash_sale(
     runs = []
     for _ in range(rounds):
         showtime_id = await add_showtime(engine, fixture)
+        cpu = server.cpu_seconds()
         result = run_loadgen(
             {
                 "scenario": "flash",
@@ -113,6 +125,7 @@ async def flash_sale(
                 "max_seconds": 60,
             }
         )
+        with_cpu(server, result, cpu, result["attempts"])
         counts = await seat_counts(engine, showtime_id)
         taken = counts.get("held", 0) + counts.get("sold", 0)
         result["showtime_id"] = showtime_id
@@ -125,6 +138,11 @@ async def flash_sale(
         "buyers": buyers,
         "rounds": runs,
         "attempts_per_s": round(attempts / seconds, 1) if seconds else 0.0,
+        "server_cpu_us_per_request": round(
+            sum(r["server_cpu_us_per_request"] * r["attempts"] for r in runs) / attempts, 1
+        )
+        if attempts
+        else None,
         "p50_ms": max(r["p50_ms"] for r in runs),
         "p99_ms": max(r["p99_ms"] for r in runs),
         "sold_min": min(r["seats_taken_in_db"] for r in runs),
@@ -138,6 +156,7 @@ async def checkout(
 ) -> dict[str, Any]:
     """Hold then pay with the test card until `checkout_showtimes` fresh showtimes are sold out."""
     showtime_ids = [await add_showtime(engine, fixture) for _ in range(knobs.checkout_showtimes)]
+    cpu = server.cpu_seconds()
     result = run_loadgen(
         {
             "scenario": "checkout",
@@ -148,6 +167,9 @@ async def checkout(
             "buyers": knobs.checkout_buyers,
             "max_seconds": 90,
         }
+    )
+    result["server_cpu_us_per_checkout"] = round(
+        (server.cpu_seconds() - cpu) / max(1, result["checkouts"]) * 1e6, 1
     )
     sold = 0
     for sid in showtime_ids:

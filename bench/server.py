@@ -103,6 +103,18 @@ class Server:
             return [self.proc.pid]
         return [pid for pid in _children(self.proc.pid) if "spawn_main" in _cmdline(pid)]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the serving processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+        return total / tick
+
     def rss_mb(self) -> list[float]:
         """Resident memory of each worker, in MB."""
         return [round(_rss_kb(pid) / 1024, 1) for pid in self.worker_pids()]

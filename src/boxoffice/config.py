@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    # Longest life of a cached anonymous seat map; seat events drop it sooner (0 turns the cache off).
+    seat_map_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

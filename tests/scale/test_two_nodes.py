@@ -87,6 +87,8 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
                 "BOXOFFICE_REDIS_URL": REDIS_URL,
                 "BOXOFFICE_LOGIN_ATTEMPTS_PER_15MIN": str(LOGIN_LIMIT),
                 "BOXOFFICE_MAX_HELD_BOOKINGS": "50",
+                # Long enough that only a seat event can refresh a cached seat map within a test.
+                "BOXOFFICE_SEAT_MAP_CACHE_SECONDS": "60",
             },
         )
         for index in range(2):
@@ -236,19 +238,28 @@ async def test_seat_event_reaches_a_live_client_of_the_other_node(cluster: Clust
     try:
         await asyncio.wait_for(connected.wait(), 15)
         await asyncio.sleep(0.5)  # the node's subscription to the shared bus is in place
-        other = next(n for n in cluster.nodes if not n.endswith(upstream[0].rsplit(":", 1)[-1]))
+        listening = next(n for n in cluster.nodes if n.endswith(":" + upstream[0].rsplit(":", 1)[-1]))
+        other = next(n for n in cluster.nodes if n != listening)
         async with httpx.AsyncClient(timeout=10) as client:
+            # The listening node caches the anonymous seat map (seatmap_cache.py): all free so far.
+            before = (await client.get(f"{listening}/api/v1/showtimes/{show.showtime_id}/seats")).json()
+            assert before["counts"]["available"] == 10
             response = await client.post(
                 other + "/api/v1/bookings",
                 json={"showtime_id": show.showtime_id, "seat_ids": [seat]},
                 headers=bearer(cluster.app, buyer),
             )
-        assert response.status_code == 201, response.text
-        await asyncio.wait_for(seen.wait(), 15)
+            assert response.status_code == 201, response.text
+            await asyncio.wait_for(seen.wait(), 15)
+            # The same event dropped the listening node's cached map (whose lifetime here is 60 s):
+            # it shows the hold at once.
+            after = (await client.get(f"{listening}/api/v1/showtimes/{show.showtime_id}/seats")).json()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert any('"held"' in line for line in lines), lines
+    assert after["counts"]["held"] == 1, after["counts"]
+    assert next(s for s in after["seats"] if s["seat_id"] == seat)["status"] == "held"
 
 
 def test_nginx_template_has_no_placeholders_left(tmp_path: Path) -> None:

@@ -180,7 +180,8 @@ def seat_map_cache(app: FastAPI) -> SeatMapCache:
     cache: SeatMapCache | None = getattr(app.state, "seat_map_cache", None)
     if cache is None:
         events: EventBus | None = getattr(app.state, "events", None)
-        cache = SeatMapCache(events)
+        settings = getattr(app.state, "settings", None)
+        cache = SeatMapCache(events, ttl=float(getattr(settings, "seat_map_cache_seconds", 1.0)))
         app.state.seat_map_cache = cache
         if events is not None:
             app.state.events = InvalidatingBus(events, cache)
