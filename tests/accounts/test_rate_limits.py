@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from boxoffice.errors import RateLimited
 from boxoffice.kit.ratelimit import RateLimiter
-from tests.factories.accounts import DEFAULT_PASSWORD, make_user
+from tests.factories.accounts import DEFAULT_PASSWORD, auth_headers, make_user
 
 API = "/api/v1"
 
@@ -141,3 +141,27 @@ async def test_limits_are_shared_through_redis_across_app_instances(
     finally:
         for instance in instances:
             await instance.state.shutdown()
+
+
+async def test_a_stolen_token_is_no_password_oracle(client: httpx.AsyncClient, app: FastAPI) -> None:
+    """Signed-in password confirmations (change, delete, MFA off) share the account's failure limit."""
+    user = await make_user(app, email="oracle@example.com")
+    headers = auth_headers(app, user)
+    for attempt in range(5):
+        response = await client.post(
+            f"{API}/me/password",
+            json={
+                "current_password": f"guess number {attempt}",
+                "new_password": "a brand new passphrase here",
+            },
+            headers=headers,
+        )
+        assert response.status_code == 400, attempt
+    blocked = await client.request(
+        "DELETE", f"{API}/me", json={"password": DEFAULT_PASSWORD}, headers=headers
+    )
+    assert blocked.status_code == 429
+    login = await client.post(
+        f"{API}/auth/login", json={"email": "oracle@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert login.status_code == 429

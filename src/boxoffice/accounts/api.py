@@ -193,10 +193,17 @@ async def update_me(
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def delete_me(
-    body: PasswordConfirm, user: CurrentUser, session: SessionDep, meta: ClientMetaDep
+    body: PasswordConfirm,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
 ) -> None:
     """Delete the account: personal data is erased, bookings are kept anonymised."""
-    await service.delete_own_account(session, user=user, meta=meta, password=body.password)
+    await service.delete_own_account(
+        session, user=user, meta=meta, password=body.password, settings=settings, limiter=limiter
+    )
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
@@ -206,6 +213,7 @@ async def change_password(
     session_id: SessionIdDep,
     session: SessionDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     meta: ClientMetaDep,
 ) -> None:
     """Change the password; every other session ends."""
@@ -217,6 +225,7 @@ async def change_password(
         session_id=session_id,
         current_password=body.current_password,
         new_password=body.new_password,
+        limiter=limiter,
     )
 
 
@@ -236,11 +245,22 @@ async def mfa_enable(
 
 @router.post("/me/mfa/totp/disable", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def mfa_disable(
-    body: MfaDisable, user: SetupUser, session: SessionDep, settings: SettingsDep, meta: ClientMetaDep
+    body: MfaDisable,
+    user: SetupUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
 ) -> None:
     """Turn two-factor off (password and a current code needed)."""
     await mfa.disable_totp(
-        session, settings=settings, user=user, password=body.password, otp=body.otp, ip=meta.ip
+        session,
+        settings=settings,
+        user=user,
+        password=body.password,
+        otp=body.otp,
+        ip=meta.ip,
+        limiter=limiter,
     )
 
 

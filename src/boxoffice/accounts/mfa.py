@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import User
+from boxoffice.accounts.passwords import confirm_password
 from boxoffice.accounts.schemas import MfaSetup, RecoveryCodes
-from boxoffice.accounts.security import keyed_hash, verify_password_async
+from boxoffice.accounts.security import keyed_hash
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
 from boxoffice.errors import BadRequest, Conflict
 from boxoffice.kit.clock import utc_now
+from boxoffice.kit.ratelimit import RateLimiter
 
 ISSUER = "boxoffice"
 RECOVERY_CODES = 10
@@ -112,13 +114,19 @@ async def enable_totp(
 
 
 async def disable_totp(
-    session: AsyncSession, *, settings: Settings, user: User, password: str, otp: str, ip: str | None
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user: User,
+    password: str,
+    otp: str,
+    ip: str | None,
+    limiter: RateLimiter | None = None,
 ) -> None:
     """Turn two-factor off; needs the password and a current code (or a recovery code)."""
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is not on.", code="mfa_not_enabled")
-    if not await verify_password_async(password, user.password_hash):
-        raise BadRequest("The password is wrong.", code="invalid_password")
+    await confirm_password(user, password, settings=settings, limiter=limiter)
     if not await verify_second_factor(session, settings=settings, user=user, code=otp):
         raise BadRequest("The two-factor code is wrong or was already used.", code="invalid_otp")
     await clear_mfa(session, user=user)

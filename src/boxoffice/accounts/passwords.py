@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from boxoffice.errors import Unprocessable
+from boxoffice.accounts.models import User
+from boxoffice.accounts.security import verify_password_async
+from boxoffice.config import Settings
+from boxoffice.errors import BadRequest, Unprocessable
+from boxoffice.kit.ratelimit import RateLimiter
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -41,3 +45,22 @@ def check_password(password: str, *, email: str = "", full_name: str = "") -> No
             code="weak_password",
             extra={"reasons": problems},
         )
+
+
+def failed_password_limit(settings: Settings) -> str:
+    """Wrong passwords tolerated per account (sign-in and signed-in confirmations share it)."""
+    return f"{settings.login_attempts_per_15min}/15minutes"
+
+
+async def confirm_password(
+    user: User, password: str, *, settings: Settings | None = None, limiter: RateLimiter | None = None
+) -> None:
+    """400 `invalid_password` unless `password` is the user's. With a limiter, wrong guesses count against
+    the account's sign-in limit (429 once used up), so a stolen access token is no password oracle."""
+    limit = failed_password_limit(settings) if settings is not None else "5/15minutes"
+    if limiter is not None:
+        await limiter.check("login:account", user.email, limit=limit)
+    if not await verify_password_async(password, user.password_hash):
+        if limiter is not None:
+            await limiter.allowed("login:account", user.email, limit=limit)
+        raise BadRequest("The password is wrong.", code="invalid_password")

@@ -17,12 +17,12 @@ from boxoffice.accounts.emails import (
 from boxoffice.accounts.exceptions import InvalidEmailToken
 from boxoffice.accounts.mfa import clear_mfa
 from boxoffice.accounts.models import Role, TokenPurpose, User
-from boxoffice.accounts.passwords import check_password
-from boxoffice.accounts.security import hash_password_async, verify_password_async
+from boxoffice.accounts.passwords import check_password, confirm_password
+from boxoffice.accounts.security import hash_password_async
 from boxoffice.accounts.sessions import ClientMeta, end_all_sessions
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
-from boxoffice.errors import BadRequest, Conflict
+from boxoffice.errors import Conflict
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.ids import hash_token
 from boxoffice.kit.ratelimit import RateLimiter
@@ -219,10 +219,10 @@ async def change_password(
     session_id: str | None,
     current_password: str,
     new_password: str,
+    limiter: RateLimiter | None = None,
 ) -> None:
     """Replace the password; every other session ends (this one keeps its refresh token)."""
-    if not await verify_password_async(current_password, user.password_hash):
-        raise BadRequest("The current password is wrong.", code="invalid_password")
+    await confirm_password(user, current_password, settings=settings, limiter=limiter)
     check_password(new_password, email=user.email, full_name=user.full_name)
     user.password_hash = await hash_password_async(new_password)
     user.password_changed_at = utc_now()
@@ -245,10 +245,17 @@ async def anonymise(session: AsyncSession, *, user: User) -> None:
     await end_all_sessions(session, user=user)
 
 
-async def delete_own_account(session: AsyncSession, *, user: User, meta: ClientMeta, password: str) -> None:
+async def delete_own_account(
+    session: AsyncSession,
+    *,
+    user: User,
+    meta: ClientMeta,
+    password: str,
+    settings: Settings | None = None,
+    limiter: RateLimiter | None = None,
+) -> None:
     """Delete the caller's account after checking the password."""
-    if not await verify_password_async(password, user.password_hash):
-        raise BadRequest("The password is wrong.", code="invalid_password")
+    await confirm_password(user, password, settings=settings, limiter=limiter)
     if user.role == Role.admin and await repo.count_active_admins(session) <= 1:
         raise Conflict("The last admin cannot delete their account.", code="last_admin")
     await anonymise(session, user=user)

@@ -12,6 +12,7 @@ from boxoffice.accounts import repository as repo
 from boxoffice.accounts.exceptions import InvalidCredentials, InvalidOtp, InvalidRefreshToken, MfaRequired
 from boxoffice.accounts.mfa import verify_second_factor
 from boxoffice.accounts.models import RefreshToken, User
+from boxoffice.accounts.passwords import failed_password_limit
 from boxoffice.accounts.schemas import TokenPair
 from boxoffice.accounts.security import create_access_token, verify_password_async
 from boxoffice.audit.service import log_action
@@ -33,8 +34,7 @@ class ClientMeta:
 
 def login_limits(settings: Settings) -> tuple[str, str]:
     """(per account, per IP) limits on failed sign-ins."""
-    per_account = settings.login_attempts_per_15min
-    return f"{per_account}/15minutes", f"{per_account * 4}/15minutes"
+    return failed_password_limit(settings), f"{settings.login_attempts_per_15min * 4}/15minutes"
 
 
 async def issue_tokens(
