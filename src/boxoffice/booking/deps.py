@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from boxoffice.config import Settings
+from boxoffice.errors import ServiceUnavailable
 from boxoffice.kit.events import EventBus, InProcessBus
-from boxoffice.payments.providers import PaymentProvider, get_provider
+from boxoffice.payments.providers import PaymentProvider, ProviderError, get_provider
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +27,12 @@ def context_for_app(app: FastAPI) -> BookingContext:
     state = app.state
     provider = getattr(state, "payment_provider", None)
     if provider is None:
-        provider = get_provider(state.settings)
+        try:
+            provider = get_provider(state.settings)
+        except ProviderError as exc:  # e.g. PAYMENT_PROVIDER=stripe without a secret key
+            raise ServiceUnavailable(
+                f"Payments are not configured: {exc}.", code="payments_unavailable"
+            ) from exc
         state.payment_provider = provider
     events = getattr(state, "events", None)
     if events is None:

@@ -194,13 +194,16 @@ async def sweep_expired_seats(
 async def expired_held_bookings(
     session: AsyncSession, *, now: datetime, limit: int = 500
 ) -> Sequence[Booking]:
-    """Held bookings whose hold has run out."""
-    rows = await session.scalars(
+    """Held bookings whose hold has run out (PostgreSQL: skipping rows a payment is working on)."""
+    stmt = (
         select(Booking)
         .where(Booking.status == BookingStatus.held, Booking.expires_at < now)
         .order_by(Booking.id)
         .limit(limit)
     )
+    if _is_postgres(session):  # never wait on a booking locked by a payment (no lock-order deadlock)
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = await session.scalars(stmt)
     return rows.all()
 
 
