@@ -87,10 +87,14 @@ async def call(
 
 async def main_async(args: argparse.Namespace) -> None:
     """Set up, warm up, time and profile."""
-    url = await recreate_pg_database(PROFILE_DB)
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
+    url = (
+        f"sqlite+aiosqlite:///{var_dir / 'profile.db'}"
+        if args.sqlite
+        else await recreate_pg_database(PROFILE_DB)
+    )
     await migrate(url)
     secret = secrets.token_urlsafe(48)
-    var_dir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     settings = Settings(
         env="production",
         database_url=url,
@@ -156,6 +160,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--hold", action="store_true")
     parser.add_argument("--auth", action="store_true", help="send a bearer token with GETs")
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     asyncio.run(main_async(parser.parse_args()))
