@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 
@@ -118,3 +119,19 @@ def test_next_accepts_only_local_paths() -> None:
     assert safe_next("/my/bookings?x=1") == "/my/bookings?x=1"
     for bad in ("//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "", None):
         assert safe_next(bad) == "/"
+
+
+async def test_an_unexpected_page_error_is_a_friendly_500(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals: db password hunter2")
+
+    monkeypatch.setattr("boxoffice.catalog.service.list_movies", broken)
+    response = await client.get("/")
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Something went wrong" in response.text
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert "unsafe-inline" not in response.headers["content-security-policy"]

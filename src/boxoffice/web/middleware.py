@@ -40,6 +40,16 @@ PAGE_HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>Something went wrong · boxoffice</title>"
+    '<link rel="stylesheet" href="/static/css/app.css"></head><body><main id="main">'
+    '<section class="panel narrow"><h1>Something went wrong</h1>'
+    "<p>Sorry, that did not work on our side. Please try again in a moment.</p>"
+    '<p class="muted">Error 500</p><p><a class="button" href="/">Back to the movies</a></p>'
+    "</section></main></body></html>"
+)
 # Swagger UI and ReDoc load their own inline code: they keep FastAPI's defaults.
 _NO_CSP_PREFIXES = ("/docs", "/redoc", "/openapi.json")
 
@@ -118,7 +128,40 @@ class WebSessionMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_wrapper)
+        if not page_headers:
+            await self.app(scope, receive, send_wrapper)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send_wrapper(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # A page never shows a traceback or a JSON problem: log it and answer a friendly page.
+            if started:
+                raise
+            log.exception("unhandled error on page %s %s", scope["method"], path)
+            await self._error_page(tracking_send)
+
+    @staticmethod
+    async def _error_page(send: Send) -> None:
+        body = ERROR_PAGE.encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def _still_valid(self, fastapi_app: object, session: WebSession) -> bool:
         """False (and the session signed out) when the account is gone or its sessions were revoked."""
