@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.models import User
@@ -399,7 +399,7 @@ async def _showtimes(
 ) -> int:
     now = utc_now()
     showing = [m for m in movies if m.release_date is not None and m.release_date <= now.date()]
-    created = 0
+    planned: list[tuple[Showtime, CinemaPlan, list[Seat]]] = []
     for c_index, (plan, cinema, screens) in enumerate(venues):
         tz = ZoneInfo(cinema.timezone)
         local_today = now.astimezone(tz).date()
@@ -426,69 +426,58 @@ async def _showtimes(
                         a < ends and b > starts for a, b in taken
                     ):
                         continue
-                    await _add_showtime(
-                        session,
-                        plan=plan,
-                        cinema=cinema,
-                        screen=screen,
-                        movie=movie,
-                        seats=seats,
-                        starts=starts,
-                        ends=ends,
-                        admin_id=admin_id,
-                    )
+                    showtime = _showtime(plan, cinema, screen, movie, starts, ends, len(seats), admin_id)
+                    planned.append((showtime, plan, seats))
                     taken.append((starts, ends))
-                    created += 1
-    return created
+    # one flush for every showtime, one statement for every seat row: the whole week in a second or two
+    session.add_all([showtime for showtime, _, _ in planned])
+    await session.flush()
+    rows = [
+        {
+            "showtime_id": showtime.id,
+            "seat_id": s.id,
+            "row": s.row,
+            "number": s.number,
+            "x": s.x,
+            "y": s.y,
+            "seat_type": s.type.value,
+            "price": plan.prices[s.type.value],
+            "status": "available",
+            "version": 0,
+        }
+        for showtime, plan, seats in planned
+        for s in seats
+    ]
+    if rows:
+        await session.execute(insert(cast(Table, ShowtimeSeat.__table__)), rows)  # Core: no ORM bookkeeping
+    return len(planned)
 
 
-async def _add_showtime(
-    session: AsyncSession,
-    *,
+def _showtime(
     plan: CinemaPlan,
     cinema: Cinema,
     screen: Screen,
     movie: Movie,
-    seats: list[Seat],
     starts: datetime,
     ends: datetime,
+    seat_count: int,
     admin_id: int | None,
-) -> None:
-    fmt = screen.formats[0]
-    showtime = Showtime(
+) -> Showtime:
+    return Showtime(
         movie_id=movie.id,
         screen_id=screen.id,
         cinema_id=cinema.id,
         starts_at=starts,
         ends_at=ends,
-        format=fmt,
+        format=screen.formats[0],
         language=movie.original_language,
         subtitles="en" if movie.original_language != "en" else None,
         prices=dict(plan.prices),
         currency=plan.currency,
         sales_close_at=starts,
-        seats_total=len(seats),
+        status=ShowtimeStatus.scheduled,
+        seats_total=seat_count,
         created_by_id=admin_id,
-    )
-    session.add(showtime)
-    await session.flush()
-    await session.execute(
-        insert(ShowtimeSeat),
-        [
-            {
-                "showtime_id": showtime.id,
-                "seat_id": s.id,
-                "row": s.row,
-                "number": s.number,
-                "x": s.x,
-                "y": s.y,
-                "seat_type": s.type.value,
-                "price": plan.prices[s.type.value],
-                "status": "available",
-                "version": 0,
-            }
-            for s in seats
-        ],
     )
 
 
