@@ -7,7 +7,7 @@ numbers in a table next to it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,10 +152,16 @@ def timeline_svg(
         return label_w + plot_w * offset / span
 
     body = []
-    for hour in range(0, 25, 2):
-        x = label_w + plot_w * hour / 24
-        body.append(f'<line class="axis grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height}"/>')
-        body.append(f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle">{hour:02d}:00</text>')
+    tick = start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    if tick < start:
+        tick += timedelta(hours=1)
+    while tick <= end:
+        x = x_of(tick)
+        local = tick.astimezone(tz)
+        if local.hour % 2 == 0:
+            body.append(f'<line class="axis grid" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 4}" y2="{height}"/>')
+            body.append(f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle">{local:%H}:00</text>')
+        tick += timedelta(hours=1)
     for r, name in enumerate(screens):
         y = top + r * row_h
         body.append(f'<text x="4" y="{y + row_h / 2 + 4:.1f}">{escape(name[:12])}</text>')

@@ -182,7 +182,7 @@ async def _timeline_context(
     rows, _total, available = await showtimes.list_showtimes(
         session, cinema_id=cinema.id, movie_id=None, day=day, fmt=None, language=None, offset=0, limit=300
     )
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "screen": screen_name,
             "start": showtime.starts_at,
@@ -196,7 +196,12 @@ async def _timeline_context(
     if proposed:
         items.append(proposed)
     tz = ZoneInfo(cinema.timezone)
-    start = datetime.combine(day, datetime.min.time(), tz)
+    # A cinema's day: from 08:00 to 02:00 the next morning, widened to show anything outside it.
+    start = datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=8)
+    end = start + timedelta(hours=18)
+    if items:
+        start = min(start, *(it["start"] for it in items))
+        end = max(end, *(it["end"] for it in items))
     movies, _ = await catalog.list_movies(
         session, query=catalog.MovieListQuery(), sort="title", offset=0, limit=100
     )
