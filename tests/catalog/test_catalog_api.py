@@ -275,3 +275,35 @@ async def test_poster_is_generated_svg(app: FastAPI, client: httpx.AsyncClient) 
     assert answer.text.startswith("<svg")
     assert "<script>" not in answer.text
     assert (await client.get(f"{API}/movies/999999/poster.svg")).status_code == 404
+
+
+async def test_patch_replaces_genres_and_credits_and_status_follows_showtimes(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    staff = await make_staff(app)
+    drama = await _genre(client, staff.admin, "Drama")
+    horror = await _genre(client, staff.admin, "Horror")
+    actor = await _person(client, staff.owner_a, "Rui Lopes")
+    movie = await api_movie(client, staff.owner_a, genre_ids=[drama["id"]], release_date="2021-03-03")
+    patched = await client.patch(
+        f"{API}/movies/{movie['id']}",
+        json={
+            "genre_ids": [horror["id"]],
+            "credits": [{"person_id": actor, "role": "actor", "character": "Rui"}],
+        },
+        headers=staff.owner_a,
+    )
+    assert [g["name"] for g in patched.json()["genres"]] == ["Horror"]
+    assert [c["person"]["name"] for c in patched.json()["cast"]] == ["Rui Lopes"]
+    ids = [
+        m["id"] for m in (await client.get(f"{API}/movies", params={"status": "not_showing"})).json()["items"]
+    ]
+    assert ids == [movie["id"]]
+    cinema = await api_cinema(client, staff.owner_a)
+    screen = await api_screen(client, staff.owner_a, cinema["id"])
+    await api_showtime(client, staff.owner_a, movie_id=movie["id"], screen_id=screen["id"])
+    assert (await client.get(f"{API}/movies/{movie['id']}")).json()["status"] == "now_showing"
+    assert (await client.get(f"{API}/movies", params={"status": "not_showing"})).json()["total"] == 0
+    # deleting a genre takes it off its movies
+    assert (await client.delete(f"{API}/genres/{horror['id']}", headers=staff.admin)).status_code == 204
+    assert (await client.get(f"{API}/movies/{movie['id']}")).json()["genres"] == []
