@@ -167,6 +167,8 @@ async def test_booking_hooks_cancel_permission_and_context(app: FastAPI, client:
         assert cancelled.sales_close_at <= utc_now()
     detail = (await client.get(f"{API}/showtimes/{sid}")).json()
     assert detail["status"] == "cancelled"
+    best = await client.get(f"{API}/showtimes/{sid}/seats/best", params={"count": 2})
+    assert (best.status_code, best.json()["code"]) == (409, "sales_closed")
     # a cancelled showtime frees its screen and leaves the default listing
     listing = (await client.get(f"{API}/showtimes", params={"cinema_id": venue.cinema["id"]})).json()
     assert listing["total"] == 0

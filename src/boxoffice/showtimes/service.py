@@ -302,11 +302,13 @@ async def delete_showtime(session: AsyncSession, *, showtime: Showtime, actor: U
 async def find_best_seats(
     session: AsyncSession, *, showtime_id: int, count: int, accessible: bool = False
 ) -> list[BestSeat]:
-    """The best available block of `count` seats; 404 unknown showtime, 409 `no_block_available`."""
-    rows = await repo.seat_map_rows(session, showtime_id)
-    if not rows:
-        raise NotFound("No such showtime.", code="showtime_not_found")
+    """The best available block of `count` seats; 404 unknown showtime, 409 `sales_closed` (cancelled or
+    past its sales window), 409 `no_block_available`."""
+    showtime = await get_showtime(session, showtime_id=showtime_id)
     now = utc_now()
+    if showtime.status == ShowtimeStatus.cancelled or now >= showtime.sales_close_at:
+        raise Conflict("Sales for this showtime have closed.", code="sales_closed")
+    rows = await repo.seat_map_rows(session, showtime_id)
     seats = [
         BestSeat(
             seat_id=r.seat_id,
