@@ -64,8 +64,8 @@ class SeatIn(CleanInput):
 
     row: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4)]
     number: int = Field(ge=1, le=999)
-    x: int = Field(ge=0, le=999)
-    y: int = Field(ge=0, le=999)
+    x: int = Field(ge=0, le=199)
+    y: int = Field(ge=0, le=199)
     type: SeatType = SeatType.standard
 
 
