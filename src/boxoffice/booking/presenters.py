@@ -8,6 +8,7 @@ from boxoffice.booking import repository as repo
 from boxoffice.booking.models import Booking, BookingStatus
 from boxoffice.booking.schemas import BookingRead, PaymentRead, SeatRead, ShowtimeBrief, TicketRead
 from boxoffice.booking.service import CONTEXTS_KEY, FRESH_KEY
+from boxoffice.kit.clock import utc_now
 from boxoffice.kit.money import Money
 from boxoffice.payments import repository as pay_repo
 from boxoffice.showtimes.service import ShowtimeContext, load_showtime_context
@@ -27,6 +28,13 @@ def showtime_brief(ctx: ShowtimeContext) -> ShowtimeBrief:
         timezone=ctx.cinema.timezone,
         status=ctx.showtime.status.value,
     )
+
+
+def effective_status(booking: Booking) -> str:
+    """The status a client should see: a hold that has run out is expired, even before the sweeper runs."""
+    if booking.status == BookingStatus.held and booking.expires_at <= utc_now():
+        return BookingStatus.expired.value
+    return booking.status.value
 
 
 async def booking_read(
@@ -58,7 +66,7 @@ async def booking_read(
     subtotal = sum(i.price for i in booking.items)
     return BookingRead(
         reference=booking.reference,
-        status=booking.status.value,
+        status=effective_status(booking),
         expires_at=booking.expires_at if booking.status == BookingStatus.held else None,
         created_at=booking.created_at,
         confirmed_at=booking.confirmed_at,
