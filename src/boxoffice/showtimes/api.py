@@ -8,13 +8,15 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.deps import OptionalUser, StaffUser
 from boxoffice.catalog.inputs import MAX_ID, NO_NUL
 from boxoffice.deps import SessionDep, SettingsDep
 from boxoffice.kit.money import Money
-from boxoffice.kit.pagination import Page, PageDep
+from boxoffice.kit.pagination import Page, PageDep, PageParams
 from boxoffice.showtimes import service
+from boxoffice.showtimes.listing_cache import listing_cache
 from boxoffice.showtimes.models import Showtime
 from boxoffice.showtimes.schemas import (
     BestBlock,
@@ -84,6 +86,7 @@ def _from_context(ctx: service.ShowtimeContext, seats_available: int | None = No
 
 @router.get("/showtimes", response_model=Page[ShowtimeRead])
 async def list_showtimes(
+    request: Request,
     session: SessionDep,
     page: PageDep,
     cinema_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
@@ -91,8 +94,27 @@ async def list_showtimes(
     day: Annotated[date | None, Query(alias="date", description="a day in each cinema's local time")] = None,
     fmt: Annotated[str | None, Query(alias="format", max_length=32, pattern=NO_NUL)] = None,
     language: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
-) -> Page[ShowtimeRead]:
+) -> Response:
     """Scheduled showtimes: upcoming ones, or those of `date`; filter by cinema, movie, format, language."""
+
+    async def build() -> bytes:
+        listing = await _listing(session, page, cinema_id, movie_id, day, fmt, language)
+        return listing.model_dump_json().encode()
+
+    query = (cinema_id, movie_id, day, fmt, language, page.page, page.per_page)
+    body = await listing_cache(request.app).get(query, build)  # public: the same for everyone
+    return Response(body, media_type="application/json")
+
+
+async def _listing(
+    session: AsyncSession,
+    page: PageParams,
+    cinema_id: int | None,
+    movie_id: int | None,
+    day: date | None,
+    fmt: str | None,
+    language: str | None,
+) -> Page[ShowtimeRead]:
     rows, total, available = await service.list_showtimes(
         session,
         cinema_id=cinema_id,
