@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
@@ -254,3 +256,37 @@ async def test_idempotency_keys_are_forgotten_after_a_day(
     again = await client.post("/api/v1/bookings", json=body, headers=headers)
     assert again.status_code == 201
     assert again.json()["reference"] != first.json()["reference"]
+
+
+async def test_a_charge_whose_booking_rolls_back_is_refunded(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from boxoffice.booking import service
+    from boxoffice.booking.deps import context_for_app
+    from boxoffice.errors import ServiceUnavailable
+
+    provider = context_for_app(app).provider
+    refunds: list[dict[str, object]] = []
+    real_refund, real_confirm = provider.refund, service.confirm
+
+    async def recording_refund(**kwargs: Any) -> Any:
+        refunds.append(kwargs)
+        return await real_refund(**kwargs)
+
+    async def broken_confirm(*args: Any, **kwargs: Any) -> None:
+        raise ServiceUnavailable("The database went away.", code="database_unavailable")
+
+    monkeypatch.setattr(provider, "refund", recording_refund)
+    monkeypatch.setattr(service, "confirm", broken_confirm)
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    held = await hold(client, alice, st.showtime_id, st.seat_ids[:1])
+    failed = await pay(client, alice, held["reference"], expect=503)
+    assert failed["code"] == "database_unavailable"
+    await asyncio.gather(*service._compensations)
+    assert [r["amount"] for r in refunds] == [1200]
+    assert await count(app, Payment) == 0  # the payment record rolled back with the booking change
+    monkeypatch.setattr(service, "confirm", real_confirm)
+    paid = await pay(client, alice, held["reference"])
+    assert paid["status"] == "confirmed"
+    assert len(refunds) == 1  # a committed charge is never compensated

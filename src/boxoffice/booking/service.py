@@ -7,13 +7,16 @@ rolled back by raising, so nothing is claimed. See docs/booking.md.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +33,7 @@ from boxoffice.kit.ids import new_reference
 from boxoffice.kit.metrics import BUSINESS_EVENTS
 from boxoffice.payments import service as payments
 from boxoffice.payments.models import Payment
-from boxoffice.payments.providers import ChargeResult, PaymentDetails, ProviderError
+from boxoffice.payments.providers import ChargeResult, PaymentDetails, PaymentProvider, ProviderError
 from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat, ShowtimeStatus
 from boxoffice.showtimes.service import find_best_seats, load_showtime_context
 
@@ -303,6 +306,44 @@ async def confirm(
     BUSINESS_EVENTS.labels("confirmed").inc()
 
 
+_compensations: set[asyncio.Task[None]] = set()
+
+
+async def _compensate(provider: PaymentProvider, provider_ref: str, amount: int) -> None:
+    try:
+        await provider.refund(
+            provider_ref=provider_ref, amount=amount, idempotency_key=f"compensate-{provider_ref}"
+        )
+        log.warning("charge %s refunded: its booking transaction rolled back", provider_ref)
+    except Exception:
+        log.exception("charge %s could not be refunded after a rollback: refund it by hand", provider_ref)
+
+
+def refund_if_rolled_back(
+    session: AsyncSession, *, provider: PaymentProvider, provider_ref: str, amount: int
+) -> None:
+    """Give the money back if the transaction that recorded this charge does not commit.
+
+    The charge happens inside the request's transaction; if anything after it fails (confirming, the
+    commit itself), the customer must not pay for nothing.
+    """
+    state = {"settled": False}
+
+    def committed(_session: Any) -> None:
+        state["settled"] = True
+
+    def rolled_back(_session: Any) -> None:
+        if state["settled"]:
+            return
+        state["settled"] = True
+        task = asyncio.get_running_loop().create_task(_compensate(provider, provider_ref, amount))
+        _compensations.add(task)
+        task.add_done_callback(_compensations.discard)
+
+    event.listen(session.sync_session, "after_commit", committed, once=True)
+    event.listen(session.sync_session, "after_rollback", rolled_back, once=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class PayOutcome:
     """What a payment attempt did: the bookings, the payment record and the provider's answer."""
@@ -361,6 +402,10 @@ async def charge_and_confirm(
             data={"payment_id": payment.id, "amount": booking.total_amount, "provider": ctx.provider.name},
         )
     if result.status == "succeeded":
+        if result.provider_ref:
+            refund_if_rolled_back(
+                session, provider=ctx.provider, provider_ref=result.provider_ref, amount=amount
+            )
         for booking in bookings:
             await confirm(session, ctx=ctx, booking=booking, actor_id=user.id)
     else:
