@@ -361,14 +361,6 @@ async def get_idempotency(
     )
 
 
-async def set_showtime_cancelled(session: AsyncSession, showtime: Showtime) -> None:
-    """Mark the showtime cancelled and block its free seats."""
-    from boxoffice.showtimes.models import ShowtimeStatus
-
-    showtime.status = ShowtimeStatus.cancelled
-    await session.flush()
-
-
 async def delete_idempotency_before(session: AsyncSession, cutoff: datetime) -> int:
     """Forget idempotency records older than `cutoff`; returns how many."""
     result = await session.execute(

@@ -78,13 +78,6 @@ def verify_ticket(secret_key: str, code: str) -> TicketClaims | None:
     return TicketClaims(*_PACK.unpack(payload))
 
 
-def qr_png(code: str, *, scale: int = 6) -> bytes:
-    """The code as a QR image (PNG)."""
-    out = io.BytesIO()
-    segno.make(code, error="m").save(out, kind="png", scale=scale, border=2)
-    return out.getvalue()
-
-
 def qr_svg(code: str) -> str:
     """The code as an inline SVG QR image."""
     out = io.BytesIO()
