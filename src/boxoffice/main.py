@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.test_reset_hooks = [*getattr(app.state, "test_reset_hooks", []), app.state.rate_limiter.reset]
 
     async def shutdown() -> None:
+        from boxoffice.accounts.deferred import wait_deferred
+
+        await wait_deferred()  # reset / verification emails queued after their answer
         await app.state.events.close()
         await engine.dispose()
 
