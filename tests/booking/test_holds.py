@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -261,3 +262,42 @@ async def test_count_hold_that_loses_a_race_takes_the_next_best_block(
     assert not set(got) & set(st.seat_ids[:2])
     statuses = await seat_statuses(app, st.showtime_id)
     assert sum(1 for v in statuses.values() if v == "held") == 4
+
+
+async def test_sweep_command_frees_expired_holds(
+    app: FastAPI, client: httpx.AsyncClient, db_url: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from boxoffice.booking.models import Booking
+
+    st = await make_showtime(app, rows=1, seats_per_row=3)
+    alice = await make_customer(app)
+    await hold(client, alice, st.showtime_id, st.seat_ids[:2])
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(
+            update(ShowtimeSeat).where(ShowtimeSeat.status == SeatStatus.held).values(hold_expires_at=past)
+        )
+        await session.execute(update(Booking).values(expires_at=past))
+    env = {
+        **os.environ,
+        "BOXOFFICE_DATABASE_URL": db_url,
+        "BOXOFFICE_SECRET_KEY": "x" * 40,
+        "BOXOFFICE_REDIS_URL": "",
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "boxoffice.cli", "sweep"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "freed 2 seats, expired 1 bookings" in done.stdout
+    statuses = await seat_statuses(app, st.showtime_id)
+    assert set(statuses.values()) == {"available"}
