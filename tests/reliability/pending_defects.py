@@ -7,6 +7,7 @@ move it into the suite proper. docs/reliability.md lists them with their owners.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,3 +49,21 @@ async def test_deeply_nested_json_is_422_not_400(app: FastAPI, client: httpx.Asy
     for depth in (5_000, 100_000):
         r = await client.post(f"{API}/bookings", content=b"[" * depth + b"]" * depth, headers=headers)
         assert r.status_code in (413, 422), (depth, r.status_code, r.text)
+
+
+def test_database_refusing_connections_never_drops_the_http_connection(tmp_path: Path) -> None:
+    """Core problems.py: a raw OSError (asyncpg: connection refused) is handled by the catch-all
+    `Exception` handler, which Starlette runs in ServerErrorMiddleware: it sends the 503 and then
+    re-raises, so uvicorn logs "Exception in ASGI application" with a traceback and closes the
+    keep-alive connection; the client's next request on it fails (ReadError). Fix: register the
+    handler for OSError/ConnectionError (and the pool TimeoutError) explicitly, so that it runs in
+    ExceptionMiddleware and nothing is re-raised.
+    """
+    from tests.reliability.support import free_port, running_server, server_env
+
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"  # nothing listens there
+    with running_server(server_env(url, tmp_path)) as server, httpx.Client(base_url=server.base_url) as c:
+        for _ in range(5):
+            r = c.get(f"{API}/showtimes")
+            assert r.status_code == 503
+        assert "Exception in ASGI application" not in server.raw_log()

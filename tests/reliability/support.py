@@ -60,7 +60,7 @@ class Server:
         """http://127.0.0.1:<port>"""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:
         """Start the process and wait until /healthz answers."""
         self.log_path = Path(self.env["BOXOFFICE_VAR_DIR"]) / f"server-{self.port}.log"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,9 +95,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def raw_log(self) -> str:
+        """Everything the server printed."""
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
     def log(self) -> str:
-        """What the server printed."""
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path else ""
+        """What the server printed (tracebacks folded to their last line), the last 60 lines."""
+        if not self.log_path:
+            return ""
+        lines = [
+            ln for ln in self.log_path.read_text(errors="replace").splitlines() if not ln.startswith(" ")
+        ]
+        return "\n".join(lines[-60:])
 
 
 @contextmanager
