@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from boxoffice.accounts.models import User
 from boxoffice.db import transaction
@@ -179,3 +179,24 @@ async def test_booking_hooks_cancel_permission_and_context(app: FastAPI, client:
         screen_id=venue.screen["id"],
         starts_at=venue.showtime["starts_at"],
     )
+
+
+async def test_seat_map_is_one_query(app: FastAPI, client: httpx.AsyncClient) -> None:
+    staff = await make_staff(app)
+    venue = await make_venue(client, staff)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = await client.get(f"{API}/showtimes/{venue.showtime['id']}/seats", headers=staff.customer)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert answer.status_code == 200
+    seat_queries = [s for s in statements if "showtime_seats" in s]
+    assert len(seat_queries) == 1, statements
+    assert len(statements) <= 2, statements  # that one, and the caller's account behind the bearer token
