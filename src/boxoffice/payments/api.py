@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
 from boxoffice.deps import SessionDep
+from boxoffice.errors import BadRequest
 from boxoffice.payments import repository, webhooks
 
 router = APIRouter(tags=["payments"])
@@ -30,15 +31,15 @@ async def stripe_webhook(
     from boxoffice.payments.stripe_provider import verify_webhook  # the Stripe SDK only when used
 
     event = verify_webhook(request.app.state.settings, payload, stripe_signature)
-    event_id = str(event["id"])
-    event_type = str(event["type"])
+    try:
+        event_id = str(event["id"])
+        event_type = str(event["type"])
+        obj = event["data"]["object"]
+        data: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadRequest("The event is not a Stripe event.", code="invalid_event") from exc
     if not await repository.claim_event(session, event_id=event_id, provider="stripe", type_=event_type):
         return JSONResponse({"received": True, "duplicate": True})
-    data: dict[str, Any] = (
-        event["data"]["object"].to_dict()
-        if hasattr(event["data"]["object"], "to_dict")
-        else dict(event["data"]["object"])
-    )
     await webhooks.dispatch(session, request.app, event_type, data)
     log.info("stripe event %s (%s) applied", event_id, event_type)
     return JSONResponse({"received": True, "duplicate": False})
