@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 
@@ -251,3 +253,13 @@ async def test_export_has_profile_and_audit(client: httpx.AsyncClient, app: Fast
     actions = [e["action"] for e in body["sections"]["audit"]]
     assert "account.login_succeeded" in actions
     assert body["sections"]["bookings"] == []  # the booking domain's section (registered by booking)
+
+
+async def test_concurrent_refreshes_of_one_token_give_one_new_pair(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await make_user(app, email="race@example.com")
+    pair = await sign_in(client, "race@example.com")
+    body = {"refresh_token": pair["refresh_token"]}
+    responses = await asyncio.gather(*[client.post(f"{API}/auth/refresh", json=body) for _ in range(4)])
+    assert sorted(r.status_code for r in responses) == [200, 401, 401, 401]
