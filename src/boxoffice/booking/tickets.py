@@ -81,7 +81,7 @@ def verify_ticket(secret_key: str, code: str) -> TicketClaims | None:
 def qr_svg(code: str) -> str:
     """The code as an inline SVG QR image."""
     out = io.BytesIO()
-    segno.make(code, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    segno.make(code, error="m", mask=0, micro=False).save(out, kind="svg", scale=4, border=2, xmldecl=False)
     return out.getvalue().decode()
 
 
