@@ -81,6 +81,11 @@ wrk-deps: ## Install Debian's wrk (the load generator of make bench) when it is 
 bench: install wrk-deps ## Benchmarks on PostgreSQL (2 workers) and SQLite: one table + bench/results/*.json (~10 min)
 	$(RUN) python -m bench $(BENCH_ARGS)
 
+FUZZ_EXAMPLES ?= 1000
+fuzz: install ## Long schemathesis run: every operation x every role, both backends (FUZZ_EXAMPLES=1000 each)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_BACKENDS=sqlite,postgres FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} \
+		$(RUN) pytest -q -p no:cacheprovider tests/reliability/test_fuzz.py
+
 test: install nginx-deps lint typecheck pytest browser-deps pytest-browser ## Install what the tests need, then lint, type check and run the whole suite
 
 clean: ## Remove the environment and local data (var/)
