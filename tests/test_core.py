@@ -72,3 +72,10 @@ def test_development_secret_is_generated_once(tmp_path: object) -> None:
     assert len(first) >= 32
     assert settings.resolve_secret_key() == first
     assert (Path(str(tmp_path)) / "secret_key").stat().st_mode & 0o077 == 0
+
+
+async def test_out_of_range_database_value_is_422_not_500(client: httpx.AsyncClient) -> None:
+    # An id beyond the database's integer range must be refused as bad input on both backends.
+    response = await client.get("/api/v1/showtimes/99999999999999999999/seats")
+    assert response.status_code in (404, 422)
+    assert response.headers["content-type"].startswith("application/problem+json")

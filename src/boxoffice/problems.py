@@ -9,11 +9,11 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from boxoffice.errors import AppError, Conflict, ServiceUnavailable
+from boxoffice.errors import AppError, Conflict, ServiceUnavailable, Unprocessable
 from boxoffice.kit.logs import request_id_var
 
 log = logging.getLogger("boxoffice.errors")
@@ -64,6 +64,8 @@ def _app_error(request: Request, exc: AppError) -> Response:
 
 
 def _classify_db_error(exc: Exception) -> AppError:
+    if isinstance(exc, DataError | OverflowError):
+        return Unprocessable("A value is out of range or not storable.", code="invalid_value")
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.", code="conflict")
     return ServiceUnavailable(
@@ -123,7 +125,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _on_db(request: Request, exc: DBAPIError) -> Response:
-        if isinstance(exc, IntegrityError) or _is_unavailable(exc):
+        if isinstance(exc, IntegrityError | DataError) or _is_unavailable(exc):
             log.warning("database error: %s", exc.orig)
             return _app_error(request, _classify_db_error(exc))
         log.exception("unexpected database error")
@@ -131,7 +133,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _on_any(request: Request, exc: Exception) -> Response:
-        if _is_unavailable(exc):
+        if isinstance(exc, OverflowError) or _is_unavailable(exc):
             log.warning("dependency unavailable: %r", exc)
             return _app_error(request, _classify_db_error(exc))
         log.exception("unhandled error")
