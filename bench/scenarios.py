@@ -26,10 +26,10 @@ class Knobs:
 
     seconds: float = 5.0
     connections: int = 64
-    flash_rounds: int = 3
+    flash_rounds: int = 3  # sell-outs per buyer count (the large crowd does one fewer: it is slow)
     flash_buyers: tuple[int, ...] = (64, 512)
     checkout_buyers: int = 32
-    checkout_showtimes: int = 3
+    checkout_showtimes: int = 2
     db_limit_seconds: float = 5.0
 
 
@@ -122,7 +122,7 @@ async def flash_sale(
                 "seat_ids": fixture.seat_ids,
                 "tokens": tokens,
                 "buyers": buyers,
-                "max_seconds": 60,
+                "max_seconds": 120,
             }
         )
         with_cpu(server, result, cpu, result["attempts"])
@@ -165,7 +165,7 @@ async def checkout(
             "seat_ids": {str(sid): fixture.seat_ids for sid in showtime_ids},
             "tokens": tokens,
             "buyers": knobs.checkout_buyers,
-            "max_seconds": 90,
+            "max_seconds": 180,
         }
     )
     result["server_cpu_us_per_checkout"] = round(
