@@ -19,7 +19,7 @@ from typing import Any
 from bench import large
 from bench.dblimit import pg_claim_rate, sqlite_claim_rate
 from bench.report import render_table
-from bench.scenarios import Knobs, browse, browse_urls, ceiling, checkout, flash_sale
+from bench.scenarios import SIGNED_IN, Knobs, browse, browse_urls, ceiling, checkout, flash_sale
 from bench.seed import (
     BenchFixture,
     add_showtime,
@@ -109,7 +109,7 @@ async def run_backend(
         env = server_env(database_url=url, secret=secret, var_dir=var_dir)
         with Server(env, workers=workers, log=log) as server:
             out["ceiling"] = ceiling(server, knobs)
-            out["browse"] = browse(server, fixture, knobs)
+            out["browse"] = browse(server, fixture, knobs, _take(tokens, 1)[0])
             out["flash"] = [
                 await flash_sale(
                     server,
@@ -148,12 +148,23 @@ async def scale(
     t0 = time.perf_counter()
     built = await large.ensure_large_database(backend, work, secret=secret, var_dir=var_dir)
     result: dict[str, Any] = {"setup_s": round(time.perf_counter() - t0, 1), "database": built.describe()}
+    engine = engine_for(built.url)
+    try:
+        settings = _settings(built.url, secret, var_dir)
+        token = mint_tokens(settings, await create_buyers(engine, count=1, prefix="scale"))[0]
+    finally:
+        await engine.dispose()
     env = server_env(database_url=built.url, secret=secret, var_dir=var_dir)
     workers = 2 if backend == "postgresql" else 1
     calls: dict[str, Any] = {}
     with Server(env, workers=workers, log=log) as server:
         for name, url in browse_urls(server.url, built.fixture).items():
-            figures = run_wrk(url, seconds=knobs.seconds, connections=knobs.connections)
+            figures = run_wrk(
+                url,
+                seconds=knobs.seconds,
+                connections=knobs.connections,
+                token=token if name == SIGNED_IN else None,
+            )
             base = small[name]
             figures["p50_ratio"] = round(figures["p50_ms"] / base["p50_ms"], 2) if base["p50_ms"] else None
             figures["rps_ratio"] = round(base["rps"] / figures["rps"], 2) if figures["rps"] else None

@@ -79,12 +79,20 @@ def ceiling(server: Server, knobs: Knobs) -> dict[str, Any]:
     return {"wrk": wrk, "asyncio_client": client}
 
 
-def browse(server: Server, fixture: BenchFixture, knobs: Knobs) -> dict[str, Any]:
-    """The 300-seat seat map and the showtime listing, anonymous, with wrk."""
+SIGNED_IN = "seat_map_signed_in"  # a signed-in caller's map is never cached (it marks `mine`)
+
+
+def browse(server: Server, fixture: BenchFixture, knobs: Knobs, token: str) -> dict[str, Any]:
+    """The 300-seat seat map (anonymous and signed in) and the showtime listings, with wrk."""
     out = {}
     for name, url in browse_urls(server.url, fixture).items():
         cpu = server.cpu_seconds()
-        figures = run_wrk(url, seconds=knobs.seconds, connections=knobs.connections)
+        figures = run_wrk(
+            url,
+            seconds=knobs.seconds,
+            connections=knobs.connections,
+            token=token if name == SIGNED_IN else None,
+        )
         out[name] = with_cpu(server, figures, cpu, figures["requests"])
     return out
 
@@ -93,6 +101,7 @@ def browse_urls(base: str, fixture: BenchFixture) -> dict[str, str]:
     """The read paths measured by browse and scale."""
     return {
         "seat_map": f"{base}/api/v1/showtimes/{fixture.browse_showtime_id}/seats",
+        SIGNED_IN: f"{base}/api/v1/showtimes/{fixture.browse_showtime_id}/seats",
         "showtime_listing": (
             f"{base}/api/v1/showtimes?cinema_id={fixture.cinema_id}&date={fixture.listing_date}"
         ),
