@@ -65,27 +65,20 @@ class RequestContextMiddleware:
                     f"The body may not exceed {self.max_body_bytes} bytes.",
                 )
                 return
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
-                        raise _BodyTooLargeError
-                return message
-
-            try:
-                await self.app(scope, limited_receive, send_wrapper)
-            except _BodyTooLargeError:
-                await self._reject(
-                    send_wrapper,
-                    413,
-                    "payload_too_large",
-                    "Payload too large",
-                    f"The body may not exceed {self.max_body_bytes} bytes.",
-                )
+            if length is None and scope["method"] in _BODY_METHODS:
+                # No Content-Length (chunked): read the body here, within the limit, then replay it.
+                body = await self._read_limited(receive)
+                if body is None:
+                    await self._reject(
+                        send_wrapper,
+                        413,
+                        "payload_too_large",
+                        "Payload too large",
+                        f"The body may not exceed {self.max_body_bytes} bytes.",
+                    )
+                    return
+                receive = _replay(body, receive)
+            await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -101,6 +94,23 @@ class RequestContextMiddleware:
                     extra={"status": status_holder[0], "duration_ms": round(elapsed * 1000, 2)},
                 )
             request_id_var.reset(token)
+
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        """The whole body, or None as soon as it exceeds the limit."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
 
     @staticmethod
     async def _reject(send: Send, status: int, code: str, title: str, detail: str) -> None:
@@ -118,8 +128,21 @@ class RequestContextMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-class _BodyTooLargeError(Exception):
-    pass
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands out `body` once, then defers to the real one (disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _route_template(scope: Scope) -> str:

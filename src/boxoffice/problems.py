@@ -19,6 +19,7 @@ from boxoffice.kit.logs import request_id_var
 log = logging.getLogger("boxoffice.errors")
 
 PROBLEM_JSON = "application/problem+json"
+_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -118,6 +119,12 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            # FastAPI's answer when the JSON parser itself gives up (e.g. nesting deeper than its recursion
+            # limit): the body is unprocessable input, like any other malformed JSON (422).
+            return _app_error(
+                request, Unprocessable("The JSON body could not be parsed.", code="invalid_json")
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         err = AppError(str(exc.detail), code=code, status=exc.status_code, headers=dict(exc.headers or {}))
         err.title = str(exc.detail)
@@ -130,6 +137,22 @@ def register_error_handlers(app: FastAPI) -> None:
             return _app_error(request, _classify_db_error(exc))
         log.exception("unexpected database error")
         return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")
+
+    async def _on_unavailable(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OverflowError):
+            return _app_error(request, _classify_db_error(exc))
+        log.warning("dependency unavailable: %r", exc)
+        return _app_error(
+            request,
+            ServiceUnavailable(
+                "The database is unavailable right now; please retry.", code="database_unavailable"
+            ),
+        )
+
+    # Registered by class (not only through the catch-all below) so that they are handled inside the app:
+    # the catch-all runs in ServerErrorMiddleware, which re-raises after answering and drops the connection.
+    for kind in (OSError, PoolTimeout, OverflowError):
+        app.add_exception_handler(kind, _on_unavailable)
 
     @app.exception_handler(Exception)
     async def _on_any(request: Request, exc: Exception) -> Response:
