@@ -185,6 +185,58 @@ async def test_read_only_sqlite_gives_a_clear_error_and_corrupts_nothing(tmp_pat
     injected("sqlite_read_only", "write answered 503 database_unavailable; reads fine; integrity ok")
 
 
+async def test_full_disk_gives_a_clear_error_and_corrupts_nothing(tmp_path: Path) -> None:
+    """SQLITE_FULL without filling a real disk: every connection may not grow the file any more."""
+    from sqlalchemy import event
+
+    path = tmp_path / "full.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade_async(url)
+    app = create_app(make_settings(url, tmp_path), run_background=False)
+    try:
+        show = await make_showtime(app, rows=1, seats_per_row=3)
+        alice = await make_customer(app)
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.close()
+        await app.state.engine.dispose()
+
+        def cap(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA max_page_count={pages}")
+            cur.close()
+
+        event.listen(app.state.engine.sync_engine, "connect", cap)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c:
+            answers = []
+            for i in range(40):  # until the file must grow
+                r = await c.post(
+                    f"{API}/auth/register",
+                    json={
+                        "email": f"fill{i}@example.com",
+                        "password": "a much longer Passphrase 42",
+                        "full_name": "F" * 180,
+                    },
+                )
+                answers.append(r)
+                if r.status_code == 503:
+                    break
+            read = await c.get(f"{API}/showtimes/{show.showtime_id}/seats")
+    finally:
+        await app.state.shutdown()
+    full = answers[-1]
+    assert full.status_code == 503, [a.status_code for a in answers]
+    assert full.headers["content-type"].startswith("application/problem+json")
+    assert full.json()["code"] == "database_unavailable"
+    assert read.status_code == 200
+    assert integrity_check(path) == "ok"
+    assert alice.user.id
+    injected("disk_full", f"write {len(answers)} answered 503 database_unavailable; reads fine; integrity ok")
+
+
 # --- webhooks: five deliveries, out of order ----------------------------------------------------------
 
 from tests.payments.test_stripe import (  # noqa: E402  (fixtures of the payments suite, reused)
