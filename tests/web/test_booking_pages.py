@@ -117,3 +117,11 @@ async def test_someone_elses_booking_is_404(app: FastAPI, client: httpx.AsyncCli
     mine = await client.get(f"/showtimes/{built.showtime_id}", params={"change": reference})
     assert mine.status_code == 200
     assert f'data-change="{reference}"' in mine.text
+
+
+async def test_out_of_range_ids_are_friendly_pages(client: httpx.AsyncClient) -> None:
+    for path in ("/movies/99999999999", "/cinemas/99999999999", "/showtimes/99999999999", "/movies/0"):
+        response = await client.get(path)
+        assert response.status_code == 422, path
+        assert response.headers["content-type"].startswith("text/html")
+    assert (await client.get("/bookings/NOPE")).status_code == 303  # sign in first

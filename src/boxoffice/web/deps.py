@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from boxoffice.accounts.deps import get_optional_user
 from boxoffice.accounts.models import Role, User
@@ -59,6 +59,8 @@ async def admin(user: Annotated[User, Depends(signed_in)]) -> User:
     return user
 
 
+# A path id: out-of-range numbers are a friendly 422 page, never a database overflow.
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PageUser = Annotated[User | None, Depends(page_user)]
 SignedInUser = Annotated[User, Depends(signed_in)]
 StaffPageUser = Annotated[User, Depends(staff)]

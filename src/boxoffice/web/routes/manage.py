@@ -22,7 +22,7 @@ from boxoffice.venues.layout import parse_layout
 from boxoffice.venues.models import Cinema, SeatType
 from boxoffice.venues.schemas import CinemaCreate, ScreenCreate
 from boxoffice.web.charts import timeline_svg
-from boxoffice.web.deps import StaffPageUser
+from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
 from boxoffice.web.routes.backoffice import staff_cinemas
 from boxoffice.web.seats import build_grid
@@ -109,7 +109,7 @@ async def cinema_create(
 
 @router.get("/cinemas/{cinema_id}/screens/new", response_class=HTMLResponse)
 async def screen_form(
-    request: Request, session: SessionDep, user: StaffPageUser, cinema_id: int
+    request: Request, session: SessionDep, user: StaffPageUser, cinema_id: DbId
 ) -> HTMLResponse:
     """The layout editor: rows of letters with a live preview of the seat map."""
     cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
@@ -135,7 +135,7 @@ async def screen_create(
     request: Request,
     session: SessionDep,
     user: StaffPageUser,
-    cinema_id: int,
+    cinema_id: DbId,
     name: Annotated[str, Form(max_length=100)],
     layout: Annotated[str, Form(max_length=8000)],
     formats: Annotated[str, Form(max_length=200)] = "2D",

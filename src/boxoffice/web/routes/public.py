@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from boxoffice.booking import presenters
 from boxoffice.booking import service as booking_service
 from boxoffice.catalog import service as catalog
 from boxoffice.catalog.models import CreditRole, Movie
@@ -19,7 +20,7 @@ from boxoffice.kit.clock import utc_now
 from boxoffice.showtimes import seatmap
 from boxoffice.showtimes import service as showtimes
 from boxoffice.venues import service as venues
-from boxoffice.web.deps import PageUser
+from boxoffice.web.deps import DbId, PageUser
 from boxoffice.web.seats import build_grid
 from boxoffice.web.templating import render
 
@@ -88,7 +89,7 @@ async def movie_page(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    movie_id: int,
+    movie_id: DbId,
     fmt: Annotated[str | None, Query(alias="format", max_length=32)] = None,
 ) -> HTMLResponse:
     """Poster, synopsis, cast and crew, trailer, and the showtimes by cinema, day and format."""
@@ -132,7 +133,7 @@ async def cinemas_page(request: Request, session: SessionDep, user: PageUser) ->
 
 @router.get("/cinemas/{cinema_id}", response_class=HTMLResponse)
 async def cinema_page(
-    request: Request, session: SessionDep, user: PageUser, cinema_id: int, day: Day = None
+    request: Request, session: SessionDep, user: PageUser, cinema_id: DbId, day: Day = None
 ) -> HTMLResponse:
     """A cinema's showtimes of one local day (today by default), by movie."""
     cinema = await venues.get_cinema(session, cinema_id=cinema_id)
@@ -173,7 +174,7 @@ async def seat_page(
     request: Request,
     session: SessionDep,
     user: PageUser,
-    showtime_id: int,
+    showtime_id: DbId,
     change: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
 ) -> HTMLResponse:
     """The seat map: pick seats (mouse or keyboard), best available, running total; live via SSE.
@@ -182,6 +183,7 @@ async def seat_page(
     """
     ctx = await showtimes.load_showtime_context(session, showtime_id=showtime_id)
     changing = None
+    change_seats = ""
     if change is not None:
         if user is None:
             raise Unauthorized("Sign in to change your seats.", code="not_authenticated")
@@ -189,6 +191,8 @@ async def seat_page(
         if booking.showtime_id != showtime_id:
             raise NotFound("No such booking.", code="booking_not_found")
         changing = booking.reference
+        read = await presenters.booking_read(session, booking)
+        change_seats = ",".join(str(seat.seat_id) for seat in read.seats)
     answer = await seatmap.build_seat_map(session, showtime_id=showtime_id, user_id=user.id if user else None)
     assert answer is not None
     seats = answer.body["seats"]
@@ -211,5 +215,6 @@ async def seat_page(
             "on_sale": ctx.showtime.status.value == "scheduled" and ctx.showtime.sales_close_at > utc_now(),
             "max_seats": request.app.state.settings.max_seats_per_booking,
             "changing": changing,
+            "change_seats": change_seats,
         },
     )

@@ -21,7 +21,7 @@ from boxoffice.deps import SessionDep, SettingsDep
 from boxoffice.errors import AppError
 from boxoffice.kit.pagination import PageParams
 from boxoffice.showtimes.service import ShowtimeContext, load_showtime_context
-from boxoffice.web.deps import AdminPageUser, StaffPageUser
+from boxoffice.web.deps import AdminPageUser, DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
 from boxoffice.web.templating import render, web_session
 
@@ -228,7 +228,7 @@ async def user_update(
     session: SessionDep,
     meta: ClientMetaDep,
     user: AdminPageUser,
-    user_id: int,
+    user_id: DbId,
     role: Annotated[str, Form(max_length=16)],
     is_active: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:

@@ -1,7 +1,7 @@
 // The live seat map: pick seats by mouse or keyboard, best available, running total, hold, live updates (SSE).
 "use strict";
 (function () {
-  var root, showtimeId, currency, maxSeats, seats = [], byId = {}, picked = [];
+  var root, showtimeId, currency, maxSeats, seats = [], byId = {}, picked = [], keep = [];
   var SIGNS = { EUR: "\u20ac", USD: "$", GBP: "\u00a3" };
 
   function money(amount) {
@@ -9,7 +9,7 @@
     return SIGNS[currency] ? SIGNS[currency] + text : text + " " + currency;
   }
   function isFree(button) {
-    return button.dataset.status === "available" || (!!root.dataset.change && button.dataset.mine === "true");
+    return button.dataset.status === "available" || keep.indexOf(button.dataset.seatId) >= 0;
   }
   function message(text) { document.getElementById("seat-message").textContent = text || ""; }
   function live(text) { document.getElementById("live-status").textContent = text; }
@@ -179,9 +179,9 @@
       b.addEventListener("keydown", onKey);
       b.addEventListener("focus", function () { seats.forEach(function (o) { o.tabIndex = -1; }); b.tabIndex = 0; });
     });
-    if (root.dataset.change) {
-      seats.forEach(function (b) { if (b.dataset.mine === "true" && b.dataset.status === "sold") { setPicked(b, true); describe(b); } });
-    }
+    // Changing a booking: its own seats may be kept, and start picked.
+    keep = (root.dataset.changeSeats || "").split(",").filter(Boolean);
+    keep.forEach(function (id) { var b = byId[id]; if (b) { setPicked(b, true); describe(b); } });
     var first = seats.filter(isFree)[0] || seats[0];
     if (first) { first.tabIndex = 0; }
     document.getElementById("best-button").addEventListener("click", best);
