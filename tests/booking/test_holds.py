@@ -301,3 +301,23 @@ async def test_sweep_command_frees_expired_holds(
     assert "freed 2 seats, expired 1 bookings" in done.stdout
     statuses = await seat_statuses(app, st.showtime_id)
     assert set(statuses.values()) == {"available"}
+
+
+async def test_concurrent_holds_of_one_customer_respect_the_limit(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=8)
+    alice = await make_customer(app)
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/bookings",
+                json={"showtime_id": st.showtime_id, "seat_ids": [seat]},
+                headers=alice.headers,
+            )
+            for seat in st.seat_ids[:6]
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [201, 201, 201, 409, 409, 409], [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"too_many_holds"}

@@ -207,6 +207,12 @@ async def expired_held_bookings(
     return rows.all()
 
 
+async def lock_user(session: AsyncSession, user_id: int) -> None:
+    """PostgreSQL: lock the user's row until commit (SQLite write transactions are serial already)."""
+    if _is_postgres(session):
+        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
 async def count_live_holds(session: AsyncSession, *, user_id: int, now: datetime) -> int:
     """How many held bookings the user has that have not expired."""
     count = await session.scalar(

@@ -125,12 +125,12 @@ async def create_hold(
             f"At most {settings.max_seats_per_booking} seats per booking.", code="too_many_seats"
         )
     sctx = await load_showtime_context(session, showtime_id=showtime_id)  # 404 showtime_not_found
-    session.info.setdefault(CONTEXTS_KEY, {})[showtime_id] = (
-        sctx  # the answer needs it; read it before locking
-    )
+    # The answer needs the context too: read it now, before any seat is locked.
+    session.info.setdefault(CONTEXTS_KEY, {})[showtime_id] = sctx
     showtime = sctx.showtime
     now = utc_now()
     _check_open(showtime, now)
+    await repo.lock_user(session, user.id)  # one customer's concurrent holds count one after the other
     if await repo.count_live_holds(session, user_id=user.id, now=now) >= settings.max_held_bookings:
         raise Conflict(
             f"You already hold {settings.max_held_bookings} unpaid bookings; pay or release one first.",
