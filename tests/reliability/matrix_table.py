@@ -125,6 +125,8 @@ def _showtime_body(ctx: Ctx, _actor: str) -> dict[str, Any]:
 PUBLIC = "ok ok ok ok ok ok"
 SIGNED_IN_PAGE = "303 200 200 200 200 200"  # anonymous: redirected to /login?next=
 SIGNED_IN_PAGE_FORM = "303 in in in in in"
+STAFF_PAGE = "303 403 403 200 200 200"
+ADMIN_PAGE = "303 403 403 403 403 200"
 SIGNED_IN = "401 ok ok ok ok ok"
 ADMIN_ONLY = "401 403 403 403 403 ok"
 STAFF = "401 403 403 ok ok ok"
@@ -199,7 +201,57 @@ MATRIX: dict[str, Row] = {
         "303 in 404 no 404 no", ids=_fresh_held_ref, form={"card_number": CARD_OK}, csrf=True
     ),
     "POST /bookings/{reference}/cancel": Row("303 in 404 in 404 in", ids=_fresh_paid_ref, csrf=True),
-    "GET /backoffice": Row("303 403 403 200 200 200"),
+    "GET /backoffice": Row(STAFF_PAGE),
+    "GET /backoffice/bookings": Row(STAFF_PAGE),
+    "GET /backoffice/checkin": Row(STAFF_PAGE),
+    "GET /backoffice/cinemas": Row(STAFF_PAGE),
+    "GET /backoffice/cinemas/{id}/screens/new": Row("303 403 403 200 no 200", ids=_cinema_x),
+    "GET /backoffice/movies": Row(STAFF_PAGE),
+    "GET /backoffice/showtimes": Row(STAFF_PAGE),
+    "GET /backoffice/users": Row(ADMIN_PAGE),
+    "GET /backoffice/audit": Row(ADMIN_PAGE),
+    "POST /backoffice/checkin": Row("303 403 403 in no in", form=_a_ticket_code, csrf=True),
+    "POST /backoffice/cinemas": Row(
+        "303 403 403 in in in",
+        form={"name": "Page Cinema", "city": "Braga", "timezone": "Europe/Lisbon"},
+        csrf=True,
+    ),
+    "POST /backoffice/cinemas/{id}/screens": Row(
+        "303 403 403 in no in",
+        ids=_cinema_x,
+        form=lambda c, a: {"name": f"P{secrets.token_hex(3)}", "layout": "AAAA"},
+        csrf=True,
+    ),
+    "POST /backoffice/genres": Row(
+        "303 403 403 403 403 in", form=lambda c, a: {"name": f"PG {secrets.token_hex(3)}"}, csrf=True
+    ),
+    "POST /backoffice/movies": Row(
+        "303 403 403 in in in", form={"title": "Page Movie", "runtime_minutes": "90"}, csrf=True
+    ),
+    "POST /backoffice/people": Row("303 403 403 in in in", form={"name": "Page Person"}, csrf=True),
+    "POST /backoffice/showtimes": Row(
+        "303 403 403 in no in",
+        form=lambda c, a: {
+            "cinema_id": str(c.world.show_x.cinema_id),
+            "movie_id": str(c.world.show_x.movie_id),
+            "screen_id": str(c.world.show_x.screen_id),
+            "date": "2031-01-0" + str(1 + len(a) % 9),
+            "time": "20:00",
+            "price_standard": "9.50",
+        },
+        csrf=True,
+    ),
+    "POST /backoffice/users": Row(
+        "303 403 403 403 403 in",
+        form=lambda c, a: {**_email(c, a), "full_name": "Staff", "role": "owner"},
+        csrf=True,
+    ),
+    "POST /backoffice/users/{id}": Row(
+        "303 403 403 403 403 in",
+        ids=_fresh_customer_id,
+        form={"role": "customer", "is_active": "on"},
+        csrf=True,
+    ),
     # accounts
     f"POST {API}/auth/register": Row("201 201 201 201 201 201", json=_email),
     f"POST {API}/auth/verify-email": Row("400 400 400 400 400 400", json={"token": FORGED}),
