@@ -135,3 +135,41 @@ async def test_an_unexpected_page_error_is_a_friendly_500(
     assert "hunter2" not in response.text
     assert "Traceback" not in response.text
     assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+def test_templates_and_scripts_carry_no_inline_code() -> None:
+    """The CSP forbids inline script and style: no template may rely on them."""
+    import re
+    from pathlib import Path
+
+    import boxoffice.web
+
+    root = Path(boxoffice.web.__file__).parent
+    for template in (root / "templates").rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline <script> in {template.name}"
+        assert not re.search(r"\sstyle=\"", text), f"inline style attribute in {template.name}"
+        assert not re.search(r"\son[a-z]+=\"", text), f"inline event handler in {template.name}"
+        assert "http://" not in text, f"an external address in {template.name}"
+        assert "https://" not in text, f"an external address in {template.name}"
+    for script in (root / "static" / "js").glob("*.js"):
+        text = script.read_text()
+        assert "eval(" not in text, script.name
+        assert "new Function" not in text, script.name
+        assert "innerHTML" not in text, f"{script.name} builds markup from strings"
+
+
+async def test_user_text_is_escaped(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from tests.factories.showtimes import make_showtime
+
+    built = await make_showtime(app, rows=1, seats_per_row=2)
+    async with transaction(app.state.sessionmaker) as session:
+        from boxoffice.catalog.models import Movie
+
+        await session.execute(
+            update(Movie).where(Movie.id == built.movie_id).values(title='<script>alert("x")</script>')
+        )
+    page = await client.get(f"/movies/{built.movie_id}")
+    assert page.status_code == 200
+    assert '<script>alert("x")</script>' not in page.text
+    assert "&lt;script&gt;" in page.text
