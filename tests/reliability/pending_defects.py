@@ -67,3 +67,25 @@ def test_database_refusing_connections_never_drops_the_http_connection(tmp_path:
             r = c.get(f"{API}/showtimes")
             assert r.status_code == 503
         assert "Exception in ASGI application" not in server.raw_log()
+
+
+def test_ticket_codes_have_one_text_form() -> None:
+    """Booking tickets.py (low): the signature's last base64 character carries unused bits, so two
+    different strings verify as the same ticket. Fix: compare the code with its re-encoded parts."""
+    import base64
+
+    from boxoffice.booking.tickets import TicketClaims, sign_ticket, verify_ticket
+
+    key = "k" * 48
+    code = sign_ticket(key, TicketClaims(1, 1, 1, 1))
+    prefix, payload, signature = code.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    twins = [
+        f"{prefix}.{payload}.{signature[:-1]}{ch}"
+        for ch in alphabet
+        if ch != signature[-1]
+        and base64.urlsafe_b64decode(signature[:-1] + ch + "=" * (-len(signature) % 4)) == raw
+    ]
+    assert twins, "no spare bits in this signature length"
+    assert [verify_ticket(key, t) for t in twins] == [None] * len(twins)
