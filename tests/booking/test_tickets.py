@@ -33,6 +33,22 @@ def test_codes_verify_and_resist_tampering() -> None:
         assert verify_ticket(TEST_SECRET, bad) is None
 
 
+def test_a_ticket_has_exactly_one_text_form() -> None:
+    code = sign_ticket(TEST_SECRET, TicketClaims(1, 1, 1, 1))
+    prefix, payload, sig = code.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    raw = base64.urlsafe_b64decode(sig + "==")
+    twins = [
+        f"{prefix}.{payload}.{sig[:-1]}{ch}"
+        for ch in alphabet
+        if ch != sig[-1] and base64.urlsafe_b64decode(sig[:-1] + ch + "==") == raw
+    ]
+    assert twins  # 16 bytes leave spare bits in the last character
+    assert [verify_ticket(TEST_SECRET, t) for t in twins] == [None] * len(twins)
+    assert verify_ticket(TEST_SECRET, f"{code}==") is None
+    assert verify_ticket(TEST_SECRET, code) is not None
+
+
 @given(st_.text(max_size=80))
 def test_random_strings_never_verify(text: str) -> None:
     assert verify_ticket(TEST_SECRET, text) is None

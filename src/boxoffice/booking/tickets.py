@@ -70,8 +70,8 @@ def verify_ticket(secret_key: str, code: str) -> TicketClaims | None:
         signature = _unb64(parts[2])
     except (ValueError, binascii.Error):
         return None
-    if len(payload) != _PACK.size:
-        return None
+    if len(payload) != _PACK.size or _b64(payload) != parts[1] or _b64(signature) != parts[2]:
+        return None  # one text form per ticket: no spare base64 bits, no padding variants
     expected = hmac.new(_key(secret_key), payload, hashlib.sha256).digest()[:_SIG_BYTES]
     if not hmac.compare_digest(expected, signature):
         return None
