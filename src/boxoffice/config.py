@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     sales_close_minutes: int = Field(default=0, ge=0)
     cleaning_minutes: int = Field(default=15, ge=0, le=240)
     sweep_interval_seconds: float = Field(default=30.0, gt=0)
+    # Refund steps for customers' cancellations: "24h:100,2h:75,30m:50" = 100% at least 24 h before the start,
+    # 75% from 2 h, 50% from 30 min, no cancellation in the last 30 minutes (see booking/policy.py).
+    cancellation_policy: str = Field(
+        default="24h:100,2h:75,30m:50",
+        pattern=r"^\s*\d+\s*[dhm]\s*:\s*\d{1,3}\s*(,\s*\d+\s*[dhm]\s*:\s*\d{1,3}\s*)*$",
+    )
 
     payment_provider: Literal["simulated", "stripe"] = "simulated"
     stripe_secret_key: str = ""

@@ -13,8 +13,9 @@ from boxoffice.booking import notify, queries
 from boxoffice.booking import repository as repo
 from boxoffice.booking.deps import BookingContext
 from boxoffice.booking.models import Booking, BookingStatus
-from boxoffice.booking.policy import Quote, current_policy
+from boxoffice.booking.policy import Quote, policy_for
 from boxoffice.booking.service import busy_guard
+from boxoffice.config import get_settings
 from boxoffice.errors import Conflict
 from boxoffice.kit.clock import utc_now
 from boxoffice.payments import service as payments
@@ -35,7 +36,7 @@ async def quote(session: AsyncSession, *, user: User, booking: Booking) -> tuple
     showtime = await repo.get_showtime(session, booking.showtime_id)
     assert showtime is not None
     paid = await payments.amount_paid(session, booking_id=booking.id)
-    result = current_policy().quote(
+    result = policy_for(get_settings().cancellation_policy).quote(
         paid=paid, starts_at=showtime.starts_at, now=utc_now(), full_refund=_is_staff_for(user, booking)
     )
     return result, BookingStatus.refunded

@@ -1,18 +1,18 @@
 """The cancellation policy: the refund share steps down as the showtime approaches (pure, no I/O).
 
-Configured by `BOXOFFICE_CANCELLATION_POLICY`, e.g. "24h:100,2h:75,30m:50": at least 24 hours before the
-start the refund is 100%, from 2 hours 75%, from 30 minutes 50%; closer than the last step (or after the
-start) a customer can no longer cancel. Owners and admins always cancel with a full refund.
+Configured by the `cancellation_policy` setting (`BOXOFFICE_CANCELLATION_POLICY`), e.g.
+"24h:100,2h:75,30m:50": at least 24 hours before the start the refund is 100%, from 2 hours 75%, from
+30 minutes 50%; closer than the last step (or after the start) a customer can no longer cancel. Owners and
+admins always cancel with a full refund.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
+import functools
 import re
 from datetime import datetime, timedelta
 
-DEFAULT_SPEC = "24h:100,2h:75,30m:50"
 _STEP = re.compile(r"^\s*(\d+)\s*([dhm])\s*:\s*(\d{1,3})\s*$")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
@@ -83,6 +83,7 @@ def _human(delta: timedelta) -> str:
     return f"{minutes} minutes"
 
 
-def current_policy() -> CancellationPolicy:
-    """The policy from the environment, or the default."""
-    return CancellationPolicy.parse(os.environ.get("BOXOFFICE_CANCELLATION_POLICY", DEFAULT_SPEC))
+@functools.lru_cache(maxsize=8)
+def policy_for(spec: str) -> CancellationPolicy:
+    """The policy of a settings value such as "24h:100,2h:75,30m:50" (parsed once)."""
+    return CancellationPolicy.parse(spec)
