@@ -79,3 +79,50 @@ async def test_out_of_range_database_value_is_422_not_500(client: httpx.AsyncCli
     response = await client.get("/api/v1/showtimes/99999999999999999999/seats")
     assert response.status_code in (404, 422)
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_openapi_documents_problem_json_errors(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    for path, item in spec["paths"].items():
+        if not path.startswith("/api/"):
+            continue
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "4XX" in responses, (method, path)
+            for status, response in responses.items():
+                if status[0] in "45":
+                    assert list(response["content"]) == ["application/problem+json"], (method, path, status)
+
+
+async def test_chunked_body_over_the_limit_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65536
+
+    response = await client.post(
+        "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+async def test_chunked_body_within_the_limit_reaches_the_route(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"email": "nobody@example.com",'
+        yield b' "password": "not the right one at all"}'
+
+    response = await client.post(
+        "/api/v1/auth/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+
+
+async def test_json_nested_beyond_the_parser_is_422(client: httpx.AsyncClient) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post(
+        "/api/v1/auth/login", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,7 +17,7 @@ from boxoffice.kit.events import create_event_bus
 from boxoffice.kit.logs import configure_logging
 from boxoffice.kit.ratelimit import build_rate_limiter
 from boxoffice.middleware import RequestContextMiddleware
-from boxoffice.problems import register_error_handlers
+from boxoffice.problems import document_problems, register_error_handlers
 
 log = logging.getLogger("boxoffice")
 
@@ -80,6 +81,17 @@ def _include_routers(app: FastAPI) -> None:
     install_web(app)  # the pages at the root, their session/CSRF/CSP middleware and HTML error pages
 
 
+def _document_problems(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> FastAPI:
     """Build the boxoffice ASGI app for `settings` (the environment's by default)."""
     settings = settings or get_settings()
@@ -113,5 +125,6 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.shutdown = shutdown
     _include_routers(app)
     register_error_handlers(app)
+    _document_problems(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

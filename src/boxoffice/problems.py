@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,6 +33,52 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem details) with the stable `code` clients switch on."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable snake_case error code, e.g. seats_unavailable.")
+    request_id: str | None = None
+    errors: list[dict[str, Any]] | None = Field(default=None, description="422 only: [{loc, msg, type}].")
+
+
+_CLIENT_ERROR = "A client error: problem+json with a stable `code` (401, 403, 404, 409, 413, 422, 429, ...)."
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Make the OpenAPI document say what the API really answers on errors: problem+json everywhere.
+
+    Every API operation gets its error statuses (and a catch-all `4XX` and `503`) described with the
+    `Problem` schema under `application/problem+json`, replacing FastAPI's default 422 body, which this
+    API never sends.
+    """
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = Problem.model_json_schema()
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, item in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses: dict[str, Any] = operation["responses"]
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = content
+                    if status == "422":
+                        response["description"] = "Invalid input: `errors` names each field."
+            responses.setdefault("4XX", {"description": _CLIENT_ERROR, "content": content})
+            responses.setdefault(
+                "503", {"description": "Database busy or unavailable: retry.", "content": content}
+            )
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 def problem(
