@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from boxoffice.accounts.models import Role
 from boxoffice.kit.clock import utc_now
-from tests.factories.accounts import make_user
+from tests.factories.accounts import auth_headers, make_user
 from tests.factories.showtimes import make_showtime
 from tests.web.support import page_login, post_form
 
@@ -89,3 +89,32 @@ async def test_owner_cannot_touch_another_owners_cinema(app: FastAPI, client: ht
     ).status_code == 404
     cinemas = await client.get("/backoffice/cinemas")
     assert "Test Cinema" not in cinemas.text
+
+
+async def test_owner_cancels_a_showtime_and_buyers_are_refunded(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    owner = await make_user(app, role=Role.owner)
+    built = await make_showtime(app, rows=1, seats_per_row=4, owner_id=owner.id)
+    buyer = await make_user(app)
+    headers = auth_headers(app, buyer)
+    held = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": built.showtime_id, "seat_ids": built.seat_ids[:2]},
+        headers=headers,
+    )
+    reference = held.json()["reference"]
+    paid = await client.post(
+        f"/api/v1/bookings/{reference}/pay", json={"card_number": "4242 4242 4242 4242"}, headers=headers
+    )
+    assert paid.status_code == 200
+    await page_login(client, owner.email)
+    page = f"/backoffice/showtimes?cinema_id={built.cinema_id}&date={(utc_now() + timedelta(days=2)).date()}"
+    listed = await client.get(page)
+    assert f"/backoffice/showtimes/{built.showtime_id}/cancel" in listed.text
+    done = await post_form(client, f"/backoffice/showtimes/{built.showtime_id}/cancel", {}, page=page)
+    assert done.status_code == 303
+    after = await client.get(done.headers["location"])
+    assert "1 booking(s) refunded (€24.00)" in after.text
+    booking = (await client.get(f"/api/v1/bookings/{reference}", headers=headers)).json()
+    assert booking["status"] == "refunded"

@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from boxoffice.accounts import admin_service
 from boxoffice.accounts.models import Role, User
+from boxoffice.booking import cancellation
+from boxoffice.booking.deps import ContextDep
 from boxoffice.catalog import service as catalog
 from boxoffice.deps import SessionDep, SettingsDep
 from boxoffice.errors import AppError, NotFound
@@ -26,7 +28,7 @@ from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
 from boxoffice.web.routes.backoffice import staff_cinemas
 from boxoffice.web.seats import build_grid
-from boxoffice.web.templating import render, web_session
+from boxoffice.web.templating import money, render, web_session
 
 router = APIRouter(prefix="/backoffice")
 
@@ -190,6 +192,7 @@ async def _timeline_context(
             "label": title,
             "href": f"/showtimes/{showtime.id}",
             "free": available.get(showtime.id, 0),
+            "id": showtime.id,
         }
         for showtime, title, screen_name, _cinema_name, _tz in rows
     ]
@@ -325,3 +328,26 @@ def _int(value: str | None) -> int:
     if not 0 < number < 2**31:
         raise NotFound("No such cinema.", code="cinema_not_found")
     return number
+
+
+@router.post("/showtimes/{showtime_id}/cancel", response_class=HTMLResponse)
+async def showtime_cancel(
+    request: Request, session: SessionDep, ctx: ContextDep, user: StaffPageUser, showtime_id: DbId
+) -> Response:
+    """Cancel a showtime: every buyer is refunded in full and emailed, holds are released."""
+    showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    cinema_id, starts_at = showtime.cinema_id, showtime.starts_at
+    try:
+        done = await cancellation.cancel_showtime(session, ctx=ctx, actor=user, showtime_id=showtime_id)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(exc.message, "error")
+        return _redirect(f"/backoffice/showtimes?cinema_id={cinema_id}")
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+    day = starts_at.astimezone(ZoneInfo(cinema.timezone)).date()
+    web_session(request).flash(
+        f"Showtime cancelled: {done.bookings_refunded} booking(s) refunded "
+        f"({money(done.refunded_total, showtime.currency)}), {done.bookings_cancelled} hold(s) released.",
+        "success",
+    )
+    return _redirect(f"/backoffice/showtimes?cinema_id={cinema_id}&date={day.isoformat()}")
