@@ -1,8 +1,7 @@
-"""Reproducers of defects found by the reliability suite in code owned by others.
+"""Regression tests: the defects the reliability suite found in code owned by other parts.
 
-Not collected by `make test` (the file name does not start with test_); run them with
-`.venv/bin/pytest -q tests/reliability/pending_defects.py`. Each fails today; once it passes,
-move it into the suite proper. docs/reliability.md lists them with their owners.
+Each was a failing reproducer (pending_defects.py) reported with its fix; each owner fixed it the same
+day and the reproducer joined the suite. docs/reliability.md lists them.
 """
 
 from __future__ import annotations
