@@ -229,6 +229,7 @@ MATRIX: dict[str, Row] = {
         "303 403 403 in in in", form={"title": "Page Movie", "runtime_minutes": "90"}, csrf=True
     ),
     "POST /backoffice/people": Row("303 403 403 in in in", form={"name": "Page Person"}, csrf=True),
+    "POST /backoffice/showtimes/{id}/cancel": Row("303 403 403 in no in", ids=_fresh_show_x, csrf=True),
     "POST /backoffice/showtimes": Row(
         "303 403 403 in no in",
         form=lambda c, a: {
