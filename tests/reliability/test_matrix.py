@@ -143,3 +143,49 @@ async def test_authorization_matrix(app: FastAPI, client: httpx.AsyncClient, bac
     )
     assert not unknown, f"{len(unknown)} of {cells} matrix cells are wrong:\n" + "\n".join(unknown)
     assert not fixed, f"known defects now fixed, remove them from KNOWN_DEFECTS: {fixed}"
+
+
+async def test_lists_never_leak_another_customers_or_cinemas_bookings(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The matrix checks answers by status; lists answer 200 to everyone, so check what is in them."""
+    ctx = Ctx(app=app, client=client, world=await build_world(app))
+    a_ref = (await ctx.booking_a())["reference"]
+    held_ref = (await ctx.booking("customer_a", paid=False))["reference"]
+    b_ref = (await ctx.booking("customer_b", paid=True, show=ctx.world.show_y))["reference"]
+
+    async def refs(actor: str, path: str, **params: object) -> set[str]:
+        r = await client.get(path, headers=ctx.headers(actor), params=params)  # type: ignore[arg-type]
+        assert r.status_code == 200, (actor, path, r.status_code, r.text)
+        body = r.json()
+        items = body["items"] if isinstance(body, dict) and "items" in body else body
+        if isinstance(items, dict):  # the cart: {bookings: [...], total}
+            items = items.get("bookings", [])
+        return {i["reference"] for i in items}
+
+    api = "/api/v1"
+    assert a_ref in await refs("customer_a", f"{api}/bookings")
+    assert a_ref in await refs("customer_a", f"{api}/me/bookings")
+    assert held_ref in await refs("customer_a", f"{api}/cart")
+    for path in (f"{api}/bookings", f"{api}/me/bookings", f"{api}/cart"):
+        assert not {a_ref, held_ref} & await refs("customer_b", path), path
+    assert b_ref not in await refs("customer_a", f"{api}/bookings")
+    assert a_ref in await refs("owner_x", f"{api}/bookings")
+    assert b_ref not in await refs("owner_x", f"{api}/bookings")
+    assert a_ref not in await refs("owner_y", f"{api}/bookings")
+    assert {a_ref, b_ref} <= await refs("admin", f"{api}/bookings")
+    # filters cannot widen the view
+    assert a_ref not in await refs("owner_y", f"{api}/bookings", showtime_id=ctx.world.show_x.showtime_id)
+    assert a_ref not in await refs("customer_b", f"{api}/bookings", showtime_id=ctx.world.show_x.showtime_id)
+    # an owner's analytics never include another owner's cinema
+    r = await client.get(
+        f"{api}/analytics/summary",
+        headers=ctx.headers("owner_y"),
+        params={"cinema_id": ctx.world.show_x.cinema_id},
+    )
+    assert r.status_code in (403, 404), r.text
+    # one customer's export holds nothing of another's
+    export = await client.get(f"{api}/me/export", headers=ctx.headers("customer_b"))
+    assert export.status_code == 200
+    assert a_ref not in export.text
+    assert ctx.world.users["customer_a"].email not in export.text
