@@ -89,6 +89,21 @@ async def test_unverified_customer_cannot_book(app: FastAPI, client: httpx.Async
     )
     assert response.status_code == 403
     assert response.json()["code"] == "email_unverified"
+
+
+@pytest.mark.parametrize("role", [Role.owner, Role.admin])
+async def test_staff_accounts_do_not_hold_seats(app: FastAPI, client: httpx.AsyncClient, role: Role) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    staff = await make_customer(app, role=role)
+    response = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": st.showtime_id, "seat_ids": st.seat_ids[:1]},
+        headers=staff.headers,
+    )
+    assert response.status_code == 403
+    assert response.json()["code"] == "customers_only"
+    seats = (await client.get(f"/api/v1/showtimes/{st.showtime_id}/seats")).json()
+    assert seats["counts"]["available"] == 4
     anonymous = await client.post("/api/v1/bookings", json={"showtime_id": st.showtime_id, "seat_ids": [1]})
     assert anonymous.status_code == 401
 

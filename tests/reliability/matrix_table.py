@@ -340,8 +340,8 @@ MATRIX: dict[str, Row] = {
     f"GET {API}/showtimes/{{id}}/seats/best": Row(PUBLIC, ids=_show_x, query={"count": 2}),
     # booking
     f"POST {API}/bookings": Row(
-        "401 201 201 201 201 201",
-        note="API.md says 'verified customer'; the booking domain lets owners and admins book too",
+        "401 201 201 403 403 403",
+        note="API.md: a verified customer; staff accounts answer 403 customers_only",
         json=lambda c, a: {"showtime_id": c.world.show_y.showtime_id, "count": 1},
     ),
     f"GET {API}/bookings": Row(SIGNED_IN),

@@ -20,7 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.accounts.models import User
+from boxoffice.accounts.models import Role, User
 from boxoffice.audit.service import log_action
 from boxoffice.booking import notify
 from boxoffice.booking import repository as repo
@@ -117,6 +117,8 @@ async def create_hold(
 ) -> Booking:
     """Claim seats in one atomic step: a held booking, or 409 `seats_unavailable` with nothing held."""
     settings = ctx.settings
+    if user.role != Role.customer:
+        raise Forbidden("Seats are booked with a customer account.", code="customers_only")
     if not user.email_verified:
         raise Forbidden("Confirm your email address before booking.", code="email_unverified")
     wanted = len(seat_ids) if seat_ids is not None else int(count or 0)
