@@ -18,12 +18,20 @@ import asyncpg
 
 from bench.loadgen import latency_summary
 
+# Rows are locked in seat order first (as the app does), so that two overlapping claims cannot deadlock.
 PG_CLAIM = """
-UPDATE showtime_seats
-   SET status = 'held', holder_id = $1, hold_expires_at = $2, version = version + 1
- WHERE showtime_id = $3 AND seat_id = ANY($4::int[])
-   AND (status = 'available' OR (status = 'held' AND hold_expires_at < $5))
-RETURNING seat_id
+WITH locked AS (
+    SELECT id FROM showtime_seats
+     WHERE showtime_id = $3 AND seat_id = ANY($4::int[])
+     ORDER BY seat_id
+       FOR UPDATE
+)
+UPDATE showtime_seats AS s
+   SET status = 'held', holder_id = $1, hold_expires_at = $2, version = s.version + 1
+  FROM locked
+ WHERE s.id = locked.id
+   AND (s.status = 'available' OR (s.status = 'held' AND s.hold_expires_at < $5))
+RETURNING s.seat_id
 """
 PG_RESET = """
 UPDATE showtime_seats SET status = 'available', holder_id = NULL, hold_expires_at = NULL, booking_id = NULL
@@ -94,7 +102,7 @@ async def pg_claim_rate(
                         raise _Rollback
                 state.claimed.update(seats)
                 state.successful += 1
-            except _Rollback:
+            except (_Rollback, asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError):
                 pass
             state.latencies.append(time.perf_counter() - t0)
 

@@ -31,7 +31,7 @@ from bench.seed import (
 from boxoffice.accounts.security import hash_password
 from boxoffice.config import Settings
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 LARGE_PG_DB = "boxoffice_bench_large"
 USERS = 100_000
 CINEMAS = 50
@@ -138,16 +138,20 @@ PG_STEPS = [
     (
         "booking_items",
         """INSERT INTO booking_items (booking_id, seat_id, "row", number, seat_type, price)
-           SELECT booking_id, seat_id, "row", number, seat_type, price
-             FROM showtime_seats WHERE booking_id IS NOT NULL AND status = 'sold'""",
+           SELECT ss.booking_id, ss.seat_id, ss."row", ss.number, ss.seat_type, ss.price
+             FROM showtime_seats ss JOIN showtimes st ON st.id = ss.showtime_id
+                  JOIN cinemas c ON c.id = st.cinema_id
+            WHERE c.name LIKE 'Large Cinema %' AND ss.booking_id IS NOT NULL AND ss.status = 'sold'""",
     ),
     (
         "tickets",
         """INSERT INTO tickets (booking_id, showtime_id, seat_id, "row", number, price, status, code,
                                 created_at)
-           SELECT booking_id, showtime_id, seat_id, "row", number, price, 'valid',
-                  'bench-' || showtime_id || '-' || seat_id, now()
-             FROM showtime_seats WHERE booking_id IS NOT NULL AND status = 'sold'""",
+           SELECT ss.booking_id, ss.showtime_id, ss.seat_id, ss."row", ss.number, ss.price, 'valid',
+                  'bench-' || ss.showtime_id || '-' || ss.seat_id, now()
+             FROM showtime_seats ss JOIN showtimes st ON st.id = ss.showtime_id
+                  JOIN cinemas c ON c.id = st.cinema_id
+            WHERE c.name LIKE 'Large Cinema %' AND ss.booking_id IS NOT NULL AND ss.status = 'sold'""",
     ),
 ]
 
