@@ -126,3 +126,16 @@ async def test_json_nested_beyond_the_parser_is_422(client: httpx.AsyncClient) -
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_swagger_ui_is_served_without_a_cdn(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn." not in page.text
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "/docs/oauth2-redirect" in page.text
+    bundle = await client.get("/docs-assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert len(bundle.content) > 100_000
+    assert (await client.get("/docs-assets/swagger-ui.css")).status_code == 200
+    assert (await client.get("/docs/oauth2-redirect")).status_code == 200

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from boxoffice import __version__
+from boxoffice.apidocs import install_api_docs
 from boxoffice.config import Settings, get_settings
 from boxoffice.db import create_engine, create_sessionmaker
 from boxoffice.kit.events import create_event_bus
@@ -104,7 +105,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         description="Movie-ticket booking: catalogue, live seat maps, holds, payments and signed e-tickets.",
         lifespan=_lifespan,
         openapi_tags=OPENAPI_TAGS,
-        swagger_ui_parameters={"persistAuthorization": True},
+        docs_url=None,  # served from the app's own files by install_api_docs (no CDN)
+        redoc_url=None,
     )
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     app.state.settings = settings
@@ -123,6 +125,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         await engine.dispose()
 
     app.state.shutdown = shutdown
+    install_api_docs(app)
     _include_routers(app)
     register_error_handlers(app)
     _document_problems(app)
