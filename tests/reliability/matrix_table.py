@@ -230,6 +230,21 @@ MATRIX: dict[str, Row] = {
     ),
     "POST /backoffice/people": Row("303 403 403 in in in", form={"name": "Page Person"}, csrf=True),
     "POST /backoffice/showtimes/{id}/cancel": Row("303 403 403 in no in", ids=_fresh_show_x, csrf=True),
+    "GET /backoffice/showtimes/{id}/edit": Row("303 403 403 200 no 200", ids=_show_x),
+    "POST /backoffice/showtimes/{id}/edit": Row(
+        "303 403 403 in no in", ids=_fresh_show_x, form={"language": "fr"}, csrf=True
+    ),
+    "GET /backoffice/showtimes/{id}/delete": Row("303 403 403 200 no 200", ids=_show_x),
+    "POST /backoffice/showtimes/{id}/delete": Row("303 403 403 in no in", ids=_fresh_show_x, csrf=True),
+    "GET /backoffice/cinemas/{id}/edit": Row("303 403 403 200 no 200", ids=_cinema_x),
+    "POST /backoffice/cinemas/{id}/edit": Row(
+        "303 403 403 in no in",
+        ids=_fresh_cinema_x,
+        form={"name": "Page Cinema Renamed", "city": "Porto", "timezone": "Europe/Lisbon"},
+        csrf=True,
+    ),
+    "GET /backoffice/cinemas/{id}/delete": Row("303 403 403 200 no 200", ids=_cinema_x),
+    "POST /backoffice/cinemas/{id}/delete": Row("303 403 403 in no in", ids=_fresh_cinema_x, csrf=True),
     "POST /backoffice/showtimes": Row(
         "303 403 403 in no in",
         form=lambda c, a: {

@@ -1,0 +1,292 @@
+"""Back office: edit and delete cinemas and showtimes (prefilled forms, a confirmation page to delete)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from boxoffice.accounts.models import Role, User
+from boxoffice.deps import SessionDep
+from boxoffice.errors import AppError
+from boxoffice.showtimes import service as showtimes
+from boxoffice.showtimes.schemas import ShowtimeUpdate
+from boxoffice.venues import service as venues
+from boxoffice.venues.models import Cinema
+from boxoffice.venues.schemas import CinemaUpdate
+from boxoffice.web.deps import DbId, StaffPageUser
+from boxoffice.web.forms import FormError, parse
+from boxoffice.web.routes.manage import SEAT_TYPES, _cents, _owners
+from boxoffice.web.templating import render, web_session
+
+router = APIRouter(prefix="/backoffice")
+
+Text = Annotated[str, Form(max_length=300)]
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def delete_message(exc: AppError, what: str) -> str:
+    """A plain sentence for a refused delete; `has_bookings` explains what to do instead."""
+    if exc.code == "has_bookings":
+        return f"{what} cannot be deleted because tickets were sold or are held: {exc.message}"
+    return exc.message
+
+
+def _confirm(request: Request, *, title: str, action: str, back: str, warning: str) -> HTMLResponse:
+    return render(
+        request,
+        "backoffice/confirm_delete.html",
+        {"title": title, "action": action, "back": back, "warning": warning, "section": "cinemas"},
+    )
+
+
+async def _cinema_form(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    cinema: Cinema,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    values = form or {
+        "name": cinema.name,
+        "address": cinema.address or "",
+        "city": cinema.city,
+        "timezone": cinema.timezone,
+        "cleaning_minutes": str(cinema.cleaning_minutes),
+        "owner_id": str(cinema.owner_id or ""),
+    }
+    return render(
+        request,
+        "backoffice/cinema_edit.html",
+        {
+            "cinema": cinema,
+            "form": values,
+            "owners": await _owners(session, user),
+            "error": error,
+            "section": "cinemas",
+        },
+        status=status,
+    )
+
+
+@router.get("/cinemas/{cinema_id}/edit", response_class=HTMLResponse)
+async def cinema_edit_form(
+    request: Request, session: SessionDep, user: StaffPageUser, cinema_id: DbId
+) -> HTMLResponse:
+    """The cinema's details in a prefilled form."""
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+    return await _cinema_form(request, session, user, cinema)
+
+
+@router.post("/cinemas/{cinema_id}/edit", response_class=HTMLResponse)
+async def cinema_edit(
+    request: Request,
+    session: SessionDep,
+    user: StaffPageUser,
+    cinema_id: DbId,
+    name: Text,
+    city: Text,
+    timezone: Annotated[str, Form(max_length=64)],
+    address: Text = "",
+    cleaning_minutes: Annotated[str, Form(max_length=6)] = "",
+    owner_id: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """Save the cinema's changes (only an admin may hand it to another owner)."""
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+    form = {
+        "name": name,
+        "address": address,
+        "city": city,
+        "timezone": timezone,
+        "cleaning_minutes": cleaning_minutes,
+        "owner_id": owner_id,
+    }
+    try:
+        changes: dict[str, Any] = {**form, "owner_id": ""}
+        if user.role == Role.admin and owner_id and owner_id != str(cinema.owner_id or ""):
+            changes["owner_id"] = owner_id
+        data = parse(CinemaUpdate, **changes)
+        if address == "" and cinema.address:
+            data.address = ""
+        await venues.update_cinema(session, cinema=cinema, data=data, actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            await session.rollback()
+            await session.refresh(user)
+            cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return await _cinema_form(request, session, user, cinema, form=form, error=exc.message, status=status)
+    web_session(request).flash(f"Cinema {cinema.name} saved.", "success")
+    return _redirect("/backoffice/cinemas")
+
+
+@router.get("/cinemas/{cinema_id}/delete", response_class=HTMLResponse)
+async def cinema_delete_confirm(
+    request: Request, session: SessionDep, user: StaffPageUser, cinema_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a cinema."""
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+    return _confirm(
+        request,
+        title=f"Delete the cinema {cinema.name}?",
+        action=f"/backoffice/cinemas/{cinema.id}/delete",
+        back="/backoffice/cinemas",
+        warning="Its screens and their showtimes are deleted too. This cannot be undone.",
+    )
+
+
+@router.post("/cinemas/{cinema_id}/delete", response_class=HTMLResponse)
+async def cinema_delete(
+    request: Request, session: SessionDep, user: StaffPageUser, cinema_id: DbId
+) -> Response:
+    """Delete the cinema; refused (with the reason) when tickets were sold."""
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
+    name = cinema.name
+    try:
+        await venues.delete_cinema(session, cinema=cinema, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(delete_message(exc, f"The cinema {name}"), "error")
+        return _redirect("/backoffice/cinemas")
+    web_session(request).flash(f"Cinema {name} deleted.", "success")
+    return _redirect("/backoffice/cinemas")
+
+
+async def _showtime_form(
+    request: Request,
+    session: SessionDep,
+    showtime_id: int,
+    *,
+    form: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    sctx = await showtimes.load_showtime_context(session, showtime_id=showtime_id)
+    show, tz = sctx.showtime, ZoneInfo(sctx.cinema.timezone)
+    local = show.starts_at.astimezone(tz)
+    values = form or {
+        "date": local.date().isoformat(),
+        "time": local.strftime("%H:%M"),
+        "format": show.format,
+        "language": show.language,
+        "subtitles": show.subtitles or "",
+        "sales_close_minutes": str(int((show.starts_at - show.sales_close_at).total_seconds() // 60)),
+        **{f"price_{t}": f"{c // 100}.{c % 100:02d}" for t, c in show.prices.items()},
+    }
+    return render(
+        request,
+        "backoffice/showtime_edit.html",
+        {
+            "sctx": sctx,
+            "form": values,
+            "seat_types": [t for t in SEAT_TYPES if t in show.prices],
+            "error": error,
+            "section": "showtimes",
+        },
+        status=status,
+    )
+
+
+@router.get("/showtimes/{showtime_id}/edit", response_class=HTMLResponse)
+async def showtime_edit_form(
+    request: Request, session: SessionDep, user: StaffPageUser, showtime_id: DbId
+) -> HTMLResponse:
+    """The showtime's time, format, languages and prices in a prefilled form."""
+    showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    return await _showtime_form(request, session, showtime.id)
+
+
+def _local_start(values: dict[str, str], tz: ZoneInfo) -> datetime:
+    try:
+        day = date.fromisoformat(values.get("date", ""))
+        hh, mm = (int(p) for p in values.get("time", "").split(":")[:2])
+        return datetime.combine(day, datetime.min.time(), tz).replace(hour=hh, minute=mm)
+    except ValueError as exc:
+        raise FormError("Give the day and the start time.") from exc
+
+
+def _showtime_changes(values: dict[str, str], starts_at: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The form's fields as ShowtimeUpdate input; the start is sent only when it moved (to the minute)."""
+    given = bool(values.get("date") or values.get("time"))
+    starts = _local_start(values, tz) if given else None
+    moved = starts is not None and starts != starts_at.replace(second=0, microsecond=0)
+    prices = {t: c for t in SEAT_TYPES if (c := _cents(values.get(f"price_{t}", ""))) is not None}
+    return {
+        "starts_at": starts if moved else "",
+        "format": values.get("format", ""),
+        "language": values.get("language", ""),
+        "subtitles": values.get("subtitles", ""),
+        "sales_close_minutes": values.get("sales_close_minutes", ""),
+        "prices": prices or "",
+    }
+
+
+@router.post("/showtimes/{showtime_id}/edit", response_class=HTMLResponse)
+async def showtime_edit(
+    request: Request, session: SessionDep, user: StaffPageUser, showtime_id: DbId
+) -> Response:
+    """Save the showtime's changes; moving it is refused once seats are sold or held."""
+    showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    cinema = await venues.get_cinema_for_staff(session, cinema_id=showtime.cinema_id, user=user)
+    tz = ZoneInfo(cinema.timezone)
+    form = await request.form()
+    values = {k: str(v)[:100] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        data = parse(ShowtimeUpdate, **_showtime_changes(values, showtime.starts_at, tz))
+        done = await showtimes.update_showtime(session, showtime=showtime, data=data, actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            await session.rollback()
+            await session.refresh(user)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return await _showtime_form(
+            request, session, showtime_id, form=values, error=exc.message, status=status
+        )
+    day = done.showtime.starts_at.astimezone(tz).date()
+    web_session(request).flash(f"{done.movie.title} on {done.screen.name} saved.", "success")
+    return _redirect(f"/backoffice/showtimes?cinema_id={done.cinema.id}&date={day.isoformat()}")
+
+
+@router.get("/showtimes/{showtime_id}/delete", response_class=HTMLResponse)
+async def showtime_delete_confirm(
+    request: Request, session: SessionDep, user: StaffPageUser, showtime_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a showtime."""
+    showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    sctx = await showtimes.load_showtime_context(session, showtime_id=showtime.id)
+    when = sctx.starts_at_local.strftime("%a %d %b %H:%M")
+    return _confirm(
+        request,
+        title=f"Delete {sctx.movie.title} on {sctx.screen.name}, {when}?",
+        action=f"/backoffice/showtimes/{showtime.id}/delete",
+        back=f"/backoffice/showtimes?cinema_id={sctx.cinema.id}&date={sctx.starts_at_local.date().isoformat()}",
+        warning="A showtime with sold or held seats cannot be deleted; cancel it to refund the buyers.",
+    )
+
+
+@router.post("/showtimes/{showtime_id}/delete", response_class=HTMLResponse)
+async def showtime_delete(
+    request: Request, session: SessionDep, user: StaffPageUser, showtime_id: DbId
+) -> Response:
+    """Delete the showtime; refused (with the reason) when seats are sold or held."""
+    showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
+    sctx = await showtimes.load_showtime_context(session, showtime_id=showtime.id)
+    back = f"/backoffice/showtimes?cinema_id={sctx.cinema.id}&date={sctx.starts_at_local.date().isoformat()}"
+    title = sctx.movie.title
+    try:
+        await showtimes.delete_showtime(session, showtime=showtime, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(delete_message(exc, f"The showtime of {title}"), "error")
+        return _redirect(back)
+    web_session(request).flash(f"Showtime of {title} deleted.", "success")
+    return _redirect(back)
