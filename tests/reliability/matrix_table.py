@@ -245,6 +245,24 @@ MATRIX: dict[str, Row] = {
     ),
     "GET /backoffice/cinemas/{id}/delete": Row("303 403 403 200 no 200", ids=_cinema_x),
     "POST /backoffice/cinemas/{id}/delete": Row("303 403 403 in no in", ids=_fresh_cinema_x, csrf=True),
+    "GET /backoffice/screens/{id}/edit": Row("303 403 403 200 no 200", ids=_screen_x),
+    "POST /backoffice/screens/{id}/edit": Row(
+        "303 403 403 in no in",
+        ids=_fresh_screen_x,
+        form=lambda c, a: {"name": f"E{secrets.token_hex(3)}", "layout": "AAAAA", "formats": "2D"},
+        csrf=True,
+    ),
+    "GET /backoffice/screens/{id}/delete": Row("303 403 403 200 no 200", ids=_screen_x),
+    "POST /backoffice/screens/{id}/delete": Row("303 403 403 in no in", ids=_fresh_screen_x, csrf=True),
+    "GET /backoffice/movies/{id}/edit": Row("303 403 403 200 no 200", ids=_fresh_movie_x),
+    "POST /backoffice/movies/{id}/edit": Row(
+        "303 403 403 in no in",
+        ids=_fresh_movie_x,
+        form={"title": "Page Movie Cut", "runtime_minutes": "95"},
+        csrf=True,
+    ),
+    "GET /backoffice/movies/{id}/delete": Row("303 403 403 200 no 200", ids=_fresh_movie_x),
+    "POST /backoffice/movies/{id}/delete": Row("303 403 403 in no in", ids=_fresh_movie_x, csrf=True),
     "POST /backoffice/showtimes": Row(
         "303 403 403 in no in",
         form=lambda c, a: {

@@ -5,8 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from boxoffice.web.deps import verify_csrf
-from boxoffice.web.routes import account, assets, backoffice, booking, editing, manage, public, staff
+from boxoffice.web.routes import (
+    account,
+    assets,
+    backoffice,
+    booking,
+    edit_catalog,
+    editing,
+    manage,
+    public,
+    staff,
+)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
-for _module in (assets, public, account, booking, backoffice, manage, editing, staff):
+for _module in (assets, public, account, booking, backoffice, manage, editing, edit_catalog, staff):
     router.include_router(_module.router)

@@ -1,4 +1,4 @@
-"""Back office: edit and delete cinemas and showtimes (prefilled forms, a confirmation page to delete)."""
+"""Back office: edit and delete cinemas, screens and showtimes (prefilled forms, a confirmation page)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from boxoffice.errors import AppError
 from boxoffice.showtimes import service as showtimes
 from boxoffice.showtimes.schemas import ShowtimeUpdate
 from boxoffice.venues import service as venues
-from boxoffice.venues.models import Cinema
-from boxoffice.venues.schemas import CinemaUpdate
+from boxoffice.venues.models import Cinema, Screen
+from boxoffice.venues.schemas import CinemaUpdate, ScreenUpdate
 from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
-from boxoffice.web.routes.manage import SEAT_TYPES, _cents, _owners
+from boxoffice.web.routes.manage import SEAT_TYPES, _cents, _owners, layout_preview
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter(prefix="/backoffice")
@@ -38,11 +38,14 @@ def delete_message(exc: AppError, what: str) -> str:
     return exc.message
 
 
-def _confirm(request: Request, *, title: str, action: str, back: str, warning: str) -> HTMLResponse:
+def confirm_page(
+    request: Request, *, title: str, action: str, back: str, warning: str, section: str
+) -> HTMLResponse:
+    """The "are you sure?" page: one POST button to `action`, and a way back."""
     return render(
         request,
         "backoffice/confirm_delete.html",
-        {"title": title, "action": action, "back": back, "warning": warning, "section": "cinemas"},
+        {"title": title, "action": action, "back": back, "warning": warning, "section": section},
     )
 
 
@@ -135,12 +138,13 @@ async def cinema_delete_confirm(
 ) -> HTMLResponse:
     """Ask before deleting a cinema."""
     cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Delete the cinema {cinema.name}?",
         action=f"/backoffice/cinemas/{cinema.id}/delete",
         back="/backoffice/cinemas",
         warning="Its screens and their showtimes are deleted too. This cannot be undone.",
+        section="cinemas",
     )
 
 
@@ -264,12 +268,13 @@ async def showtime_delete_confirm(
     showtime = await showtimes.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
     sctx = await showtimes.load_showtime_context(session, showtime_id=showtime.id)
     when = sctx.starts_at_local.strftime("%a %d %b %H:%M")
-    return _confirm(
+    return confirm_page(
         request,
         title=f"Delete {sctx.movie.title} on {sctx.screen.name}, {when}?",
         action=f"/backoffice/showtimes/{showtime.id}/delete",
         back=f"/backoffice/showtimes?cinema_id={sctx.cinema.id}&date={sctx.starts_at_local.date().isoformat()}",
         warning="A showtime with sold or held seats cannot be deleted; cancel it to refund the buyers.",
+        section="showtimes",
     )
 
 
@@ -290,3 +295,119 @@ async def showtime_delete(
         return _redirect(back)
     web_session(request).flash(f"Showtime of {title} deleted.", "success")
     return _redirect(back)
+
+
+def _screen_page(
+    request: Request,
+    cinema: Cinema,
+    screen: Screen,
+    *,
+    name: str,
+    layout: list[str],
+    formats: str,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    grid, preview_error = layout_preview(layout)
+    return render(
+        request,
+        "backoffice/screen_form.html",
+        {
+            "cinema": cinema,
+            "name": name,
+            "layout": "\n".join(layout),
+            "grid": grid,
+            "error": error or preview_error,
+            "formats": formats,
+            "heading": f"Edit {screen.name}",
+            "action": f"/backoffice/screens/{screen.id}/edit",
+            "submit": "Save screen",
+            "delete_url": f"/backoffice/screens/{screen.id}/delete",
+            "section": "cinemas",
+        },
+        status=status,
+    )
+
+
+@router.get("/screens/{screen_id}/edit", response_class=HTMLResponse)
+async def screen_edit_form(
+    request: Request, session: SessionDep, user: StaffPageUser, screen_id: DbId
+) -> HTMLResponse:
+    """The screen's name, formats and layout (the layout is locked once it has showtimes)."""
+    screen, cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
+    return _screen_page(
+        request,
+        cinema,
+        screen,
+        name=screen.name,
+        layout=list(screen.layout),
+        formats=", ".join(screen.formats),
+    )
+
+
+@router.post("/screens/{screen_id}/edit", response_class=HTMLResponse)
+async def screen_edit(
+    request: Request,
+    session: SessionDep,
+    user: StaffPageUser,
+    screen_id: DbId,
+    name: Annotated[str, Form(max_length=100)],
+    layout: Annotated[str, Form(max_length=8000)],
+    formats: Annotated[str, Form(max_length=200)] = "2D",
+) -> Response:
+    """Save the screen; a changed layout is refused (with the reason) once the screen has showtimes."""
+    screen, cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
+    rows = [line.rstrip() for line in layout.replace("\r", "").split("\n") if line.strip()]
+    format_list = [f.strip() for f in formats.replace(";", ",").split(",") if f.strip()]
+    try:
+        data = parse(
+            ScreenUpdate,
+            name=name if name.strip() != screen.name else "",
+            formats=format_list or "",
+            layout=rows if rows != list(screen.layout) else "",
+        )
+        await venues.update_screen(session, screen=screen, data=data, actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            await session.rollback()
+            await session.refresh(user)
+            screen, cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return _screen_page(
+            request, cinema, screen, name=name, layout=rows, formats=formats, error=exc.message, status=status
+        )
+    web_session(request).flash(f"Screen {screen.name} saved ({screen.seat_count} seats).", "success")
+    return _redirect("/backoffice/cinemas")
+
+
+@router.get("/screens/{screen_id}/delete", response_class=HTMLResponse)
+async def screen_delete_confirm(
+    request: Request, session: SessionDep, user: StaffPageUser, screen_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a screen."""
+    screen, cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
+    return confirm_page(
+        request,
+        title=f"Delete {screen.name} at {cinema.name}?",
+        action=f"/backoffice/screens/{screen.id}/delete",
+        back="/backoffice/cinemas",
+        warning="Its showtimes are deleted too. This cannot be undone.",
+        section="cinemas",
+    )
+
+
+@router.post("/screens/{screen_id}/delete", response_class=HTMLResponse)
+async def screen_delete(
+    request: Request, session: SessionDep, user: StaffPageUser, screen_id: DbId
+) -> Response:
+    """Delete the screen; refused (with the reason) when tickets were sold."""
+    screen, _cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
+    name = screen.name
+    try:
+        await venues.delete_screen(session, screen=screen, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(delete_message(exc, f"The screen {name}"), "error")
+        return _redirect("/backoffice/cinemas")
+    web_session(request).flash(f"Screen {name} deleted.", "success")
+    return _redirect("/backoffice/cinemas")

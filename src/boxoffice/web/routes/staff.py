@@ -104,7 +104,13 @@ async def movies_page(
     return render(
         request,
         "backoffice/movies.html",
-        {"movies": movies, "genres": genres, "q": q, "section": "movies"},
+        {
+            "movies": movies,
+            "genres": genres,
+            "q": q,
+            "editable": {m.id for m, _ in movies if catalog.can_edit(user, m.created_by_id)},
+            "section": "movies",
+        },
     )
 
 

@@ -1,0 +1,131 @@
+"""Back office: edit and delete movies (admins, or the owner who added the movie)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from boxoffice.accounts.models import User
+from boxoffice.catalog import service as catalog
+from boxoffice.catalog.models import Movie
+from boxoffice.catalog.schemas import MovieUpdate
+from boxoffice.deps import SessionDep
+from boxoffice.errors import AppError
+from boxoffice.web.deps import DbId, StaffPageUser
+from boxoffice.web.forms import FormError, parse
+from boxoffice.web.routes.editing import confirm_page, delete_message
+from boxoffice.web.templating import render, web_session
+
+router = APIRouter(prefix="/backoffice")
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _movie_form(
+    request: Request,
+    session: SessionDep,
+    movie: Movie,
+    *,
+    form: dict[str, Any] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    full = await catalog.get_movie(session, movie_id=movie.id)
+    values = form or {
+        "title": full.title,
+        "runtime_minutes": str(full.runtime_minutes),
+        "release_date": full.release_date.isoformat() if full.release_date else "",
+        "certificate": full.certificate or "",
+        "trailer_url": full.trailer_url or "",
+        "synopsis": full.synopsis or "",
+        "genre_ids": [str(g.id) for g in full.genres],
+    }
+    genres, _ = await catalog.list_genres(session, offset=0, limit=100)
+    return render(
+        request,
+        "backoffice/movie_edit.html",
+        {"movie": full, "form": values, "genres": genres, "error": error, "section": "movies"},
+        status=status,
+    )
+
+
+@router.get("/movies/{movie_id}/edit", response_class=HTMLResponse)
+async def movie_edit_form(
+    request: Request, session: SessionDep, user: StaffPageUser, movie_id: DbId
+) -> HTMLResponse:
+    """The movie's details and genres in a prefilled form."""
+    movie = await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
+    return await _movie_form(request, session, movie)
+
+
+async def _refetch(session: SessionDep, user: User, movie_id: int) -> Movie:
+    await session.rollback()
+    await session.refresh(user)
+    return await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
+
+
+@router.post("/movies/{movie_id}/edit", response_class=HTMLResponse)
+async def movie_edit(request: Request, session: SessionDep, user: StaffPageUser, movie_id: DbId) -> Response:
+    """Save the movie's changes; the ticked genres replace the old ones."""
+    movie = await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
+    form = await request.form()
+    values: dict[str, Any] = {
+        k: str(v)[:10_000] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"
+    }
+    values["genre_ids"] = [str(v) for v in form.getlist("genre_ids") if isinstance(v, str) and v.isdigit()]
+    try:
+        data = parse(
+            MovieUpdate,
+            title=values.get("title", "")[:300],
+            runtime_minutes=values.get("runtime_minutes", ""),
+            synopsis=values.get("synopsis", ""),
+            release_date=values.get("release_date", ""),
+            certificate=values.get("certificate", "")[:16],
+            trailer_url=values.get("trailer_url", "")[:500],
+            genre_ids=values["genre_ids"][:20],
+        )
+        saved = await catalog.update_movie(session, movie=movie, data=data, actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            movie = await _refetch(session, user, movie_id)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return await _movie_form(request, session, movie, form=values, error=exc.message, status=status)
+    web_session(request).flash(f"{saved.title} saved.", "success")
+    return _redirect("/backoffice/movies")
+
+
+@router.get("/movies/{movie_id}/delete", response_class=HTMLResponse)
+async def movie_delete_confirm(
+    request: Request, session: SessionDep, user: StaffPageUser, movie_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a movie."""
+    movie = await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
+    return confirm_page(
+        request,
+        title=f"Delete the movie {movie.title}?",
+        action=f"/backoffice/movies/{movie.id}/delete",
+        back="/backoffice/movies",
+        warning="Its showtimes are deleted too. This cannot be undone.",
+        section="movies",
+    )
+
+
+@router.post("/movies/{movie_id}/delete", response_class=HTMLResponse)
+async def movie_delete(
+    request: Request, session: SessionDep, user: StaffPageUser, movie_id: DbId
+) -> Response:
+    """Delete the movie; refused (with the reason) when tickets were sold."""
+    movie = await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
+    title = movie.title
+    try:
+        await catalog.delete_movie(session, movie=movie, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(delete_message(exc, f"The movie {title}"), "error")
+        return _redirect("/backoffice/movies")
+    web_session(request).flash(f"Movie {title} deleted.", "success")
+    return _redirect("/backoffice/movies")
