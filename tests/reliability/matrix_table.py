@@ -263,6 +263,21 @@ MATRIX: dict[str, Row] = {
     ),
     "GET /backoffice/movies/{id}/delete": Row("303 403 403 200 no 200", ids=_fresh_movie_x),
     "POST /backoffice/movies/{id}/delete": Row("303 403 403 in no in", ids=_fresh_movie_x, csrf=True),
+    "GET /backoffice/people/{id}/edit": Row("303 403 403 200 no 200", ids=_fresh_person),
+    "POST /backoffice/people/{id}/edit": Row(
+        "303 403 403 in no in", ids=_fresh_person, form={"name": "Page Person Renamed"}, csrf=True
+    ),
+    "GET /backoffice/people/{id}/delete": Row("303 403 403 200 no 200", ids=_fresh_person),
+    "POST /backoffice/people/{id}/delete": Row("303 403 403 in no in", ids=_fresh_person, csrf=True),
+    "GET /backoffice/genres/{id}/edit": Row(ADMIN_PAGE, ids=_fresh_genre),
+    "POST /backoffice/genres/{id}/edit": Row(
+        "303 403 403 403 403 in",
+        ids=_fresh_genre,
+        form=lambda c, a: {"name": f"PG {secrets.token_hex(3)}"},
+        csrf=True,
+    ),
+    "GET /backoffice/genres/{id}/delete": Row(ADMIN_PAGE, ids=_fresh_genre),
+    "POST /backoffice/genres/{id}/delete": Row("303 403 403 403 403 in", ids=_fresh_genre, csrf=True),
     "POST /backoffice/showtimes": Row(
         "303 403 403 in no in",
         form=lambda c, a: {

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from boxoffice.accounts.models import Role
-from boxoffice.catalog.models import Movie
+from boxoffice.catalog.models import Credit, CreditRole, Genre, Movie, Person
 from boxoffice.db import transaction
 from tests.factories.accounts import auth_headers, make_user
 from tests.factories.showtimes import make_showtime
@@ -140,3 +140,61 @@ async def test_screen_with_sold_seats_cannot_be_deleted(app: FastAPI, client: ht
     assert refused.status_code == 303
     after = await client.get(refused.headers["location"])
     assert "cannot be deleted because tickets were sold" in html.unescape(after.text)
+
+
+async def _person_by(app: FastAPI, creator_id: int, *, credited_on: int | None = None) -> int:
+    async with transaction(app.state.sessionmaker) as session:
+        person = Person(name="Pat Page", name_search="pat page", created_by_id=creator_id)
+        session.add(person)
+        await session.flush()
+        if credited_on is not None:
+            session.add(Credit(movie_id=credited_on, person_id=person.id, role=CreditRole.director))
+            await session.flush()
+        return person.id
+
+
+async def test_person_edit_scoping_and_credit_guard(app: FastAPI, client: httpx.AsyncClient) -> None:
+    owner = await make_user(app, role=Role.owner)
+    other = await make_user(app, role=Role.owner)
+    movie_id = await _movie_by(app, owner.id)
+    mine = await _person_by(app, owner.id, credited_on=movie_id)
+    theirs = await _person_by(app, other.id)
+    await page_login(client, owner.email)
+    assert (await client.get(f"/backoffice/people/{theirs}/edit")).status_code == 404
+    refused_other = await post_form(
+        client, f"/backoffice/people/{theirs}/delete", {}, page="/backoffice/movies"
+    )
+    assert refused_other.status_code == 404
+    page = f"/backoffice/people/{mine}/edit"
+    assert 'value="Pat Page"' in (await client.get(page)).text
+    saved = await post_form(client, page, {"name": "Pat Renamed", "bio": "Directs."}, page=page)
+    assert saved.status_code == 303, saved.text
+    assert "Pat Renamed saved." in (await client.get(saved.headers["location"])).text
+    assert (await client.get(f"/api/v1/people/{mine}")).json()["name"] == "Pat Renamed"
+    delete = f"/backoffice/people/{mine}/delete"
+    refused = await post_form(client, delete, {}, page=delete)
+    assert refused.status_code == 303
+    assert "credited on movies" in (await client.get(refused.headers["location"])).text
+    assert (await client.get(f"/api/v1/people/{mine}")).status_code == 200
+
+
+async def test_admin_renames_and_deletes_genre_owner_cannot(app: FastAPI, client: httpx.AsyncClient) -> None:
+    admin = await make_user(app, role=Role.admin)
+    owner = await make_user(app, role=Role.owner)
+    async with transaction(app.state.sessionmaker) as session:
+        genre = Genre(name="Noir Page", slug="noir-page")
+        session.add(genre)
+        await session.flush()
+        genre_id = genre.id
+    await page_login(client, owner.email)
+    assert (await client.get(f"/backoffice/genres/{genre_id}/edit")).status_code == 403
+    client.cookies.clear()
+    await page_login(client, admin.email)
+    page = f"/backoffice/genres/{genre_id}/edit"
+    saved = await post_form(client, page, {"name": "Neo Noir"}, page=page)
+    assert saved.status_code == 303, saved.text
+    assert "Genre Neo Noir saved." in (await client.get(saved.headers["location"])).text
+    delete = f"/backoffice/genres/{genre_id}/delete"
+    gone = await post_form(client, delete, {}, page=delete)
+    assert gone.status_code == 303
+    assert "Genre Neo Noir deleted." in (await client.get(gone.headers["location"])).text

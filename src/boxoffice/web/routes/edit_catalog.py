@@ -1,19 +1,19 @@
-"""Back office: edit and delete movies (admins, or the owner who added the movie)."""
+"""Back office: edit and delete movies and people (admins, or the owner who added them) and genres."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog import service as catalog
-from boxoffice.catalog.models import Movie
-from boxoffice.catalog.schemas import MovieUpdate
+from boxoffice.catalog.models import Genre, Movie, Person
+from boxoffice.catalog.schemas import GenreCreate, MovieUpdate, PersonUpdate
 from boxoffice.deps import SessionDep
 from boxoffice.errors import AppError
-from boxoffice.web.deps import DbId, StaffPageUser
+from boxoffice.web.deps import AdminPageUser, DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
 from boxoffice.web.routes.editing import confirm_page, delete_message
 from boxoffice.web.templating import render, web_session
@@ -128,4 +128,166 @@ async def movie_delete(
         web_session(request).flash(delete_message(exc, f"The movie {title}"), "error")
         return _redirect("/backoffice/movies")
     web_session(request).flash(f"Movie {title} deleted.", "success")
+    return _redirect("/backoffice/movies")
+
+
+def _person_page(
+    request: Request, person: Person, form: dict[str, str], *, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "backoffice/person_edit.html",
+        {"person": person, "form": form, "error": error, "section": "movies"},
+        status=status,
+    )
+
+
+@router.get("/people/{person_id}/edit", response_class=HTMLResponse)
+async def person_edit_form(
+    request: Request, session: SessionDep, user: StaffPageUser, person_id: DbId
+) -> HTMLResponse:
+    """The person's name, bio and birth date in a prefilled form."""
+    person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
+    form = {
+        "name": person.name,
+        "bio": person.bio or "",
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+    }
+    return _person_page(request, person, form)
+
+
+@router.post("/people/{person_id}/edit", response_class=HTMLResponse)
+async def person_edit(
+    request: Request,
+    session: SessionDep,
+    user: StaffPageUser,
+    person_id: DbId,
+    name: Annotated[str, Form(max_length=200)],
+    bio: Annotated[str, Form(max_length=10_000)] = "",
+    birth_date: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Save the person's changes."""
+    person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
+    form = {"name": name, "bio": bio, "birth_date": birth_date}
+    try:
+        data = parse(PersonUpdate, name=name, birth_date=birth_date)
+        data.bio = bio
+        await catalog.update_person(session, person=person, data=data, actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            await session.rollback()
+            await session.refresh(user)
+            person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return _person_page(request, person, form, error=exc.message, status=status)
+    web_session(request).flash(f"{person.name} saved.", "success")
+    return _redirect("/backoffice/movies")
+
+
+@router.get("/people/{person_id}/delete", response_class=HTMLResponse)
+async def person_delete_confirm(
+    request: Request, session: SessionDep, user: StaffPageUser, person_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a person."""
+    person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
+    return confirm_page(
+        request,
+        title=f"Delete {person.name}?",
+        action=f"/backoffice/people/{person.id}/delete",
+        back="/backoffice/movies",
+        warning="A person credited on a movie cannot be deleted; remove the credits first.",
+        section="movies",
+    )
+
+
+@router.post("/people/{person_id}/delete", response_class=HTMLResponse)
+async def person_delete(
+    request: Request, session: SessionDep, user: StaffPageUser, person_id: DbId
+) -> Response:
+    """Delete the person; refused (with the reason) while a movie credits them."""
+    person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
+    name = person.name
+    try:
+        await catalog.delete_person(session, person=person, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(exc.message, "error")
+        return _redirect("/backoffice/movies")
+    web_session(request).flash(f"{name} deleted.", "success")
+    return _redirect("/backoffice/movies")
+
+
+def _genre_page(
+    request: Request, genre: Genre, name: str, *, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "backoffice/genre_edit.html",
+        {"genre": genre, "name": name, "error": error, "section": "movies"},
+        status=status,
+    )
+
+
+@router.get("/genres/{genre_id}/edit", response_class=HTMLResponse)
+async def genre_edit_form(
+    request: Request, session: SessionDep, user: AdminPageUser, genre_id: DbId
+) -> HTMLResponse:
+    """Rename a genre (admins)."""
+    genre = await catalog.get_genre(session, genre_id=genre_id)
+    return _genre_page(request, genre, genre.name)
+
+
+@router.post("/genres/{genre_id}/edit", response_class=HTMLResponse)
+async def genre_edit(
+    request: Request,
+    session: SessionDep,
+    user: AdminPageUser,
+    genre_id: DbId,
+    name: Annotated[str, Form(max_length=60)],
+) -> Response:
+    """Save the genre's new name (admins)."""
+    genre = await catalog.get_genre(session, genre_id=genre_id)
+    try:
+        await catalog.update_genre(session, genre=genre, data=parse(GenreCreate, name=name), actor=user)
+    except (FormError, AppError) as exc:
+        if isinstance(exc, AppError):
+            await session.rollback()
+            await session.refresh(user)
+            genre = await catalog.get_genre(session, genre_id=genre_id)
+        status = 422 if isinstance(exc, FormError) else exc.status
+        return _genre_page(request, genre, name, error=exc.message, status=status)
+    web_session(request).flash(f"Genre {genre.name} saved.", "success")
+    return _redirect("/backoffice/movies")
+
+
+@router.get("/genres/{genre_id}/delete", response_class=HTMLResponse)
+async def genre_delete_confirm(
+    request: Request, session: SessionDep, user: AdminPageUser, genre_id: DbId
+) -> HTMLResponse:
+    """Ask before deleting a genre (admins)."""
+    genre = await catalog.get_genre(session, genre_id=genre_id)
+    return confirm_page(
+        request,
+        title=f"Delete the genre {genre.name}?",
+        action=f"/backoffice/genres/{genre.id}/delete",
+        back="/backoffice/movies",
+        warning="Movies of this genre simply lose it.",
+        section="movies",
+    )
+
+
+@router.post("/genres/{genre_id}/delete", response_class=HTMLResponse)
+async def genre_delete(
+    request: Request, session: SessionDep, user: AdminPageUser, genre_id: DbId
+) -> Response:
+    """Delete the genre (admins)."""
+    genre = await catalog.get_genre(session, genre_id=genre_id)
+    name = genre.name
+    try:
+        await catalog.delete_genre(session, genre=genre, actor=user)
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(exc.message, "error")
+        return _redirect("/backoffice/movies")
+    web_session(request).flash(f"Genre {name} deleted.", "success")
     return _redirect("/backoffice/movies")

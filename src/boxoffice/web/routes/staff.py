@@ -96,11 +96,12 @@ async def checkin_submit(
 async def movies_page(
     request: Request, session: SessionDep, user: StaffPageUser, q: Search = ""
 ) -> HTMLResponse:
-    """The catalogue: movies, people and genres, with forms to add them."""
+    """The catalogue: movies, people and genres, with forms to add them and links to edit them."""
     movies, _ = await catalog.list_movies(
         session, query=catalog.MovieListQuery(q=q.strip() or None), sort="title", offset=0, limit=100
     )
     genres, _ = await catalog.list_genres(session, offset=0, limit=100)
+    people, _ = await catalog.list_people(session, q=None, offset=0, limit=100)
     return render(
         request,
         "backoffice/movies.html",
@@ -109,6 +110,8 @@ async def movies_page(
             "genres": genres,
             "q": q,
             "editable": {m.id for m, _ in movies if catalog.can_edit(user, m.created_by_id)},
+            "people": people,
+            "editable_people": {p.id for p in people if catalog.can_edit(user, p.created_by_id)},
             "section": "movies",
         },
     )
