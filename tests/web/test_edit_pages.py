@@ -75,7 +75,14 @@ async def test_owner_edits_showtime_language_and_time(app: FastAPI, client: http
     saved = await post_form(
         client,
         page,
-        {"date": day, "time": "21:15", "format": "2D", "language": "fr", "price_standard": "7.50"},
+        {
+            "date": day,
+            "time": "21:15",
+            "format": "2D",
+            "language": "fr",
+            "subtitles": "en",
+            "price_standard": "7.50",
+        },
         page=page,
     )
     assert saved.status_code == 303, saved.text
@@ -86,6 +93,10 @@ async def test_owner_edits_showtime_language_and_time(app: FastAPI, client: http
     assert api["language"] == "fr"
     assert api["prices"]["standard"]["amount"] == 750
     assert api["starts_at_local"].startswith(f"{day}T21:15")
+    assert api["subtitles"] == "en"
+    cleared = await post_form(client, page, {"date": day, "time": "21:15", "subtitles": ""}, page=page)
+    assert cleared.status_code == 303, cleared.text
+    assert (await client.get(f"/api/v1/showtimes/{built.showtime_id}")).json()["subtitles"] is None
 
 
 async def test_sold_showtime_cannot_move_but_can_change_language(

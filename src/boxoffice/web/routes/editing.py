@@ -246,6 +246,8 @@ async def showtime_edit(
     values = {k: str(v)[:100] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     try:
         data = parse(ShowtimeUpdate, **_showtime_changes(values, showtime.starts_at, tz))
+        if "subtitles" in values and not values["subtitles"].strip() and showtime.subtitles:
+            data.subtitles = None  # an emptied field removes the subtitles
         done = await showtimes.update_showtime(session, showtime=showtime, data=data, actor=user)
     except (FormError, AppError) as exc:
         if isinstance(exc, AppError):
