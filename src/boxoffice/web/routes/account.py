@@ -32,6 +32,7 @@ from boxoffice.errors import AppError
 from boxoffice.web.deps import PageUser, SignedInUser
 from boxoffice.web.errors import safe_next
 from boxoffice.web.forms import FormError, parse
+from boxoffice.web.pages import see_other
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter()
@@ -39,10 +40,6 @@ router = APIRouter()
 Text = Annotated[str, Form(max_length=400)]
 OptionalText = Annotated[str, Form(max_length=400)]
 Secret = Annotated[str, Form(max_length=200)]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 async def _undo(session: AsyncSession, exc: Exception, user: User | None) -> None:
@@ -72,7 +69,7 @@ async def login_page(
 ) -> Response:
     """The sign-in form (signed-in visitors go straight on)."""
     if user is not None:
-        return _redirect(safe_next(next_url))
+        return see_other(safe_next(next_url))
     return render(
         request, "account/login.html", {"next": safe_next(next_url), "email": "", "need_otp": False}
     )
@@ -118,7 +115,7 @@ async def login_submit(
         return render(request, "account/login.html", {**context, "error": exc.message}, status=exc.status)
     _start_session(request, settings, access_token=pair.access_token, refresh_token=pair.refresh_token)
     web_session(request).flash("Welcome back!", "success")
-    return _redirect(target)
+    return see_other(target)
 
 
 @router.post("/logout")
@@ -129,7 +126,7 @@ async def logout(request: Request, session: SessionDep, user: PageUser) -> Redir
         await signin.logout(session, user=user, refresh_token=web.refresh)
     web.sign_out()
     web.flash("You are signed out.", "success")
-    return _redirect("/")
+    return see_other("/")
 
 
 @router.post("/account/logout-all")
@@ -141,7 +138,7 @@ async def logout_everywhere(
     web = web_session(request)
     web.sign_out()
     web.flash("You are signed out on every device.", "success")
-    return _redirect("/login")
+    return see_other("/login")
 
 
 # --- registration and email verification ---------------------------------------------------------
@@ -151,7 +148,7 @@ async def logout_everywhere(
 async def register_page(request: Request, user: PageUser) -> Response:
     """The registration form."""
     if user is not None:
-        return _redirect("/account")
+        return see_other("/account")
     return render(request, "account/register.html", {"email": "", "full_name": ""})
 
 
@@ -189,7 +186,7 @@ async def register_submit(
     web_session(request).flash(
         f"Welcome! We sent a link to {user.email}: open it to confirm your address before booking.", "success"
     )
-    return _redirect("/account")
+    return see_other("/account")
 
 
 @router.get("/verify-email", response_class=HTMLResponse)
@@ -218,7 +215,7 @@ async def verify_submit(
         await _undo(session, exc, user)
         return render(request, "account/verify.html", {"token": "", "error": exc.message}, status=400)
     web_session(request).flash("Your email address is confirmed. Enjoy the show!", "success")
-    return _redirect("/account" if user is not None else "/login")
+    return see_other("/account" if user is not None else "/login")
 
 
 @router.post("/account/resend-verification")
@@ -235,7 +232,7 @@ async def resend_verification(
         session, settings=settings, limiter=limiter, meta=meta, email=user.email
     )
     web_session(request).flash("If your address still needs confirming, a new link is on its way.", "info")
-    return _redirect("/account")
+    return see_other("/account")
 
 
 # --- forgotten password -----------------------------------------------------------------------------
@@ -302,7 +299,7 @@ async def reset_submit(
     web = web_session(request)
     web.sign_out()
     web.flash("Your password is changed. Please sign in with it.", "success")
-    return _redirect("/login")
+    return see_other("/login")
 
 
 # --- profile, password, two-factor, deletion -------------------------------------------------------
@@ -341,7 +338,7 @@ async def account_update(
     if user.pending_email and user.pending_email != before:
         message += f" Open the link we sent to {user.pending_email} to switch to that address."
     web_session(request).flash(message, "success")
-    return _redirect("/account")
+    return see_other("/account")
 
 
 @router.get("/account/password", response_class=HTMLResponse)
@@ -376,7 +373,7 @@ async def password_submit(
         await _undo(session, exc, user)
         return render(request, "account/password.html", {"error": exc.message}, status=400)
     web_session(request).flash("Your password is changed; other devices were signed out.", "success")
-    return _redirect("/account")
+    return see_other("/account")
 
 
 @router.get("/account/two-factor", response_class=HTMLResponse)
@@ -447,7 +444,7 @@ async def two_factor_disable(
             status=400,
         )
     web_session(request).flash("Two-factor authentication is off.", "info")
-    return _redirect("/account/two-factor")
+    return see_other("/account/two-factor")
 
 
 @router.get("/account/delete", response_class=HTMLResponse)
@@ -470,4 +467,4 @@ async def delete_submit(
     web = web_session(request)
     web.sign_out()
     web.flash("Your account is deleted. Thank you for coming to the movies with us.", "info")
-    return _redirect("/")
+    return see_other("/")

@@ -6,7 +6,7 @@ import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from boxoffice.booking import cancellation, presenters, queries
 from boxoffice.booking import service as booking_service
@@ -21,15 +21,12 @@ from boxoffice.payments.providers import PaymentDetails
 from boxoffice.showtimes.service import ShowtimeContext
 from boxoffice.web.deps import SignedInUser
 from boxoffice.web.forms import FormError, parse
+from boxoffice.web.pages import see_other
 from boxoffice.web.templating import money, render, web_session
 
 router = APIRouter()
 
 Reference = Annotated[str, Form(max_length=16)]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def qr_data_uri(code: str) -> str:
@@ -60,7 +57,7 @@ async def checkout_page(
     """The held seats with a countdown to expiry, and the card form."""
     booking = await _read(session, user, reference)
     if booking.status != "held":
-        return _redirect(f"/bookings/{booking.reference}")
+        return see_other(f"/bookings/{booking.reference}")
     return _checkout(request, booking)
 
 
@@ -96,7 +93,7 @@ async def pay_submit(
         if exc.code == "hold_expired":
             return render(request, "booking/expired.html", {"booking": fresh}, status=409)
         if fresh.status != "held":
-            return _redirect(f"/bookings/{fresh.reference}")
+            return see_other(f"/bookings/{fresh.reference}")
         return _checkout(request, fresh, error=exc.message, status=exc.status)
     booking = outcome.bookings[0]
     if outcome.result.status == "declined":
@@ -107,9 +104,9 @@ async def pay_submit(
         return _checkout(request, fresh, error=message, status=402)
     if outcome.result.status != "succeeded":
         web_session(request).flash("Your payment is being processed; we will email your tickets.", "info")
-        return _redirect(f"/bookings/{booking.reference}")
+        return see_other(f"/bookings/{booking.reference}")
     web_session(request).flash("Payment received. Enjoy the show!", "success")
-    return _redirect(f"/bookings/{booking.reference}")
+    return see_other(f"/bookings/{booking.reference}")
 
 
 @router.get("/bookings/{reference}", response_class=HTMLResponse)
@@ -118,7 +115,7 @@ async def booking_page(request: Request, session: SessionDep, user: SignedInUser
     found = await queries.get_visible_booking(session, user=user, reference=reference)
     booking = await presenters.booking_read(session, found, include_email=found.user_id != user.id)
     if booking.status == "held" and found.user_id == user.id:
-        return _redirect(f"/bookings/{booking.reference}/checkout")
+        return see_other(f"/bookings/{booking.reference}/checkout")
     quote, _after = await cancellation.quote(session, user=user, booking=found)
     return render(
         request,
@@ -146,14 +143,14 @@ async def cancel_submit(
             raise
         await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect(f"/bookings/{reference.upper()}")
+        return see_other(f"/bookings/{reference.upper()}")
     if refund:
         back = money(refund, booking.currency)
         text = f"Booking {booking.reference} is cancelled; {back} is on its way back to your card."
     else:
         text = f"Booking {booking.reference} is cancelled."
     web_session(request).flash(text, "success")
-    return _redirect(f"/bookings/{booking.reference}")
+    return see_other(f"/bookings/{booking.reference}")
 
 
 @router.get("/my/bookings", response_class=HTMLResponse)

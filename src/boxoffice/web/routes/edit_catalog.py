@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog import service as catalog
@@ -15,14 +15,10 @@ from boxoffice.deps import SessionDep
 from boxoffice.errors import AppError
 from boxoffice.web.deps import AdminPageUser, DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
-from boxoffice.web.routes.editing import confirm_page, delete_message
+from boxoffice.web.pages import confirm_page, delete_message, see_other
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter(prefix="/backoffice")
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 async def _movie_form(
@@ -95,7 +91,7 @@ async def movie_edit(request: Request, session: SessionDep, user: StaffPageUser,
         status = 422 if isinstance(exc, FormError) else exc.status
         return await _movie_form(request, session, movie, form=values, error=exc.message, status=status)
     web_session(request).flash(f"{saved.title} saved.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.get("/movies/{movie_id}/delete", response_class=HTMLResponse)
@@ -126,9 +122,9 @@ async def movie_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(delete_message(exc, f"The movie {title}"), "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"Movie {title} deleted.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 def _person_page(
@@ -181,7 +177,7 @@ async def person_edit(
         status = 422 if isinstance(exc, FormError) else exc.status
         return _person_page(request, person, form, error=exc.message, status=status)
     web_session(request).flash(f"{person.name} saved.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.get("/people/{person_id}/delete", response_class=HTMLResponse)
@@ -212,9 +208,9 @@ async def person_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"{name} deleted.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 def _genre_page(
@@ -257,7 +253,7 @@ async def genre_edit(
         status = 422 if isinstance(exc, FormError) else exc.status
         return _genre_page(request, genre, name, error=exc.message, status=status)
     web_session(request).flash(f"Genre {genre.name} saved.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.get("/genres/{genre_id}/delete", response_class=HTMLResponse)
@@ -288,6 +284,6 @@ async def genre_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"Genre {name} deleted.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from boxoffice.accounts.models import Role, User
 from boxoffice.deps import SessionDep
@@ -19,34 +19,13 @@ from boxoffice.venues.models import Cinema, Screen
 from boxoffice.venues.schemas import CinemaUpdate, ScreenUpdate
 from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
+from boxoffice.web.pages import confirm_page, delete_message, see_other
 from boxoffice.web.routes.manage import SEAT_TYPES, _cents, _owners, layout_preview
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter(prefix="/backoffice")
 
 Text = Annotated[str, Form(max_length=300)]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def delete_message(exc: AppError, what: str) -> str:
-    """A plain sentence for a refused delete; `has_bookings` explains what to do instead."""
-    if exc.code == "has_bookings":
-        return f"{what} cannot be deleted because tickets were sold or are held: {exc.message}"
-    return exc.message
-
-
-def confirm_page(
-    request: Request, *, title: str, action: str, back: str, warning: str, section: str
-) -> HTMLResponse:
-    """The "are you sure?" page: one POST button to `action`, and a way back."""
-    return render(
-        request,
-        "backoffice/confirm_delete.html",
-        {"title": title, "action": action, "back": back, "warning": warning, "section": section},
-    )
 
 
 async def _cinema_form(
@@ -129,7 +108,7 @@ async def cinema_edit(
         status = 422 if isinstance(exc, FormError) else exc.status
         return await _cinema_form(request, session, user, cinema, form=form, error=exc.message, status=status)
     web_session(request).flash(f"Cinema {cinema.name} saved.", "success")
-    return _redirect("/backoffice/cinemas")
+    return see_other("/backoffice/cinemas")
 
 
 @router.get("/cinemas/{cinema_id}/delete", response_class=HTMLResponse)
@@ -160,9 +139,9 @@ async def cinema_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(delete_message(exc, f"The cinema {name}"), "error")
-        return _redirect("/backoffice/cinemas")
+        return see_other("/backoffice/cinemas")
     web_session(request).flash(f"Cinema {name} deleted.", "success")
-    return _redirect("/backoffice/cinemas")
+    return see_other("/backoffice/cinemas")
 
 
 async def _showtime_form(
@@ -259,7 +238,7 @@ async def showtime_edit(
         )
     day = done.showtime.starts_at.astimezone(tz).date()
     web_session(request).flash(f"{done.movie.title} on {done.screen.name} saved.", "success")
-    return _redirect(f"/backoffice/showtimes?cinema_id={done.cinema.id}&date={day.isoformat()}")
+    return see_other(f"/backoffice/showtimes?cinema_id={done.cinema.id}&date={day.isoformat()}")
 
 
 @router.get("/showtimes/{showtime_id}/delete", response_class=HTMLResponse)
@@ -294,9 +273,9 @@ async def showtime_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(delete_message(exc, f"The showtime of {title}"), "error")
-        return _redirect(back)
+        return see_other(back)
     web_session(request).flash(f"Showtime of {title} deleted.", "success")
-    return _redirect(back)
+    return see_other(back)
 
 
 def _screen_page(
@@ -379,7 +358,7 @@ async def screen_edit(
             request, cinema, screen, name=name, layout=rows, formats=formats, error=exc.message, status=status
         )
     web_session(request).flash(f"Screen {screen.name} saved ({screen.seat_count} seats).", "success")
-    return _redirect("/backoffice/cinemas")
+    return see_other("/backoffice/cinemas")
 
 
 @router.get("/screens/{screen_id}/delete", response_class=HTMLResponse)
@@ -410,6 +389,6 @@ async def screen_delete(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(delete_message(exc, f"The screen {name}"), "error")
-        return _redirect("/backoffice/cinemas")
+        return see_other("/backoffice/cinemas")
     web_session(request).flash(f"Screen {name} deleted.", "success")
-    return _redirect("/backoffice/cinemas")
+    return see_other("/backoffice/cinemas")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from boxoffice.accounts import admin_service
 from boxoffice.accounts.models import Role, User
@@ -26,6 +26,7 @@ from boxoffice.venues.schemas import CinemaCreate, ScreenCreate
 from boxoffice.web.charts import timeline_svg
 from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
+from boxoffice.web.pages import see_other
 from boxoffice.web.routes.backoffice import staff_cinemas
 from boxoffice.web.seats import build_grid
 from boxoffice.web.templating import money, render, web_session
@@ -34,10 +35,6 @@ router = APIRouter(prefix="/backoffice")
 
 Text = Annotated[str, Form(max_length=300)]
 SEAT_TYPES = [t.value for t in SeatType]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def layout_preview(rows: list[str]) -> tuple[list[Any], str | None]:
@@ -104,9 +101,9 @@ async def cinema_create(
             await session.rollback()
             await session.refresh(user)
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/cinemas")
+        return see_other("/backoffice/cinemas")
     web_session(request).flash(f"Cinema {cinema.name} added.", "success")
-    return _redirect(f"/backoffice/cinemas/{cinema.id}/screens/new")
+    return see_other(f"/backoffice/cinemas/{cinema.id}/screens/new")
 
 
 @router.get("/cinemas/{cinema_id}/screens/new", response_class=HTMLResponse)
@@ -170,7 +167,7 @@ async def screen_create(
             status=422 if isinstance(exc, FormError) else exc.status,
         )
     web_session(request).flash(f"Screen {screen.name} added with {screen.seat_count} seats.", "success")
-    return _redirect(f"/backoffice/showtimes?cinema_id={cinema.id}")
+    return see_other(f"/backoffice/showtimes?cinema_id={cinema.id}")
 
 
 def _local_day(cinema: Cinema, day: date | None) -> date:
@@ -317,7 +314,7 @@ async def showtime_create(
             status=422 if isinstance(exc, FormError) else exc.status,
         )
     web_session(request).flash(f"{created.movie.title} scheduled on {created.screen.name}.", "success")
-    return _redirect(f"/backoffice/showtimes?cinema_id={cinema.id}&date={day.isoformat()}")
+    return see_other(f"/backoffice/showtimes?cinema_id={cinema.id}&date={day.isoformat()}")
 
 
 def _int(value: str | None) -> int:
@@ -342,7 +339,7 @@ async def showtime_cancel(
     except AppError as exc:
         await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect(f"/backoffice/showtimes?cinema_id={cinema_id}")
+        return see_other(f"/backoffice/showtimes?cinema_id={cinema_id}")
     cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
     day = starts_at.astimezone(ZoneInfo(cinema.timezone)).date()
     web_session(request).flash(
@@ -350,4 +347,4 @@ async def showtime_cancel(
         f"({money(done.refunded_total, showtime.currency)}), {done.bookings_cancelled} hold(s) released.",
         "success",
     )
-    return _redirect(f"/backoffice/showtimes?cinema_id={cinema_id}&date={day.isoformat()}")
+    return see_other(f"/backoffice/showtimes?cinema_id={cinema_id}&date={day.isoformat()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from boxoffice.accounts import admin_service
 from boxoffice.accounts.deps import ClientMetaDep, LimiterDep
@@ -23,15 +23,12 @@ from boxoffice.kit.pagination import PageParams
 from boxoffice.showtimes.service import ShowtimeContext, load_showtime_context
 from boxoffice.web.deps import AdminPageUser, DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
+from boxoffice.web.pages import see_other
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter(prefix="/backoffice")
 
 Search = Annotated[str, Query(max_length=100)]
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/bookings", response_class=HTMLResponse)
@@ -139,9 +136,9 @@ async def movie_create(request: Request, session: SessionDep, user: StaffPageUse
         if isinstance(exc, AppError):
             await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"{movie.title} added to the catalogue.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.post("/people", response_class=HTMLResponse)
@@ -161,9 +158,9 @@ async def person_create(
         if isinstance(exc, AppError):
             await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"{person.name} added.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.post("/genres", response_class=HTMLResponse)
@@ -177,9 +174,9 @@ async def genre_create(
         if isinstance(exc, AppError):
             await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/movies")
+        return see_other("/backoffice/movies")
     web_session(request).flash(f"Genre {genre.name} added.", "success")
-    return _redirect("/backoffice/movies")
+    return see_other("/backoffice/movies")
 
 
 @router.get("/users", response_class=HTMLResponse)
@@ -226,9 +223,9 @@ async def user_create(
         if isinstance(exc, AppError):
             await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/users")
+        return see_other("/backoffice/users")
     web_session(request).flash(f"{created.email} created as {created.role.value}.", "success")
-    return _redirect("/backoffice/users")
+    return see_other("/backoffice/users")
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
@@ -246,7 +243,7 @@ async def user_update(
         new_role = Role(role)
     except ValueError:
         web_session(request).flash("Unknown role.", "error")
-        return _redirect("/backoffice/users")
+        return see_other("/backoffice/users")
     try:
         await admin_service.update_user(
             session, admin=user, ip=meta.ip, user_id=user_id, role=new_role, is_active=is_active == "on"
@@ -256,9 +253,9 @@ async def user_update(
             raise
         await session.rollback()
         web_session(request).flash(exc.message, "error")
-        return _redirect("/backoffice/users")
+        return see_other("/backoffice/users")
     web_session(request).flash("User updated.", "success")
-    return _redirect("/backoffice/users")
+    return see_other("/backoffice/users")
 
 
 @router.get("/audit", response_class=HTMLResponse)
