@@ -28,7 +28,7 @@ def rows_for(backend: str, data: dict[str, Any]) -> list[tuple[str, str, str, st
     rows.append(("db limit: raw claim loop", f"{dbl['claims_per_s']:,.0f} claims/s", "1", "", ""))
     for name, label, target in (
         ("seat_map", "seat map (300 seats)", 0.5),
-        ("seat_map_signed_in", "seat map, signed in (uncached)", None),
+        ("seat_map_signed_in", "seat map, signed in (no seats there)", None),
         ("showtime_listing", "showtime listing (cinema, day)", 0.4),
         ("showtime_listing_day", "showtime listing (all, day)", None),
     ):

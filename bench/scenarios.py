@@ -79,7 +79,7 @@ def ceiling(server: Server, knobs: Knobs) -> dict[str, Any]:
     return {"wrk": wrk, "asyncio_client": client}
 
 
-SIGNED_IN = "seat_map_signed_in"  # a signed-in caller's map is never cached (it marks `mine`)
+SIGNED_IN = "seat_map_signed_in"  # a signed-in caller without seats there: one EXISTS, then the cache
 
 
 def browse(server: Server, fixture: BenchFixture, knobs: Knobs, token: str) -> dict[str, Any]:

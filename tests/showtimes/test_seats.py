@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import httpx
@@ -69,49 +70,64 @@ async def test_seat_map_statuses_counts_mine_and_expired_holds(
     assert by_id[seat_ids[0]]["price"] == {"amount": 1100, "currency": "EUR"}
     anonymous = (await client.get(f"{API}/showtimes/{sid}/seats")).json()
     assert not any(s["mine"] for s in anonymous["seats"])
-    # the hold expires: the seat reads as available without any write (signed-in maps are never cached;
-    # the anonymous cache bounds this staleness with its one-second lifetime)
+    # the hold expires: the seat reads as available without any write (a caller with seats gets a map
+    # built for them; the public map's cache entry ends at the first hold's expiry)
     frozen_clock.advance(minutes=11)
     later = (await client.get(f"{API}/showtimes/{sid}/seats", headers=staff.customer)).json()
     assert later["counts"]["held"] == 0
     assert later["counts"]["available"] == total - 3
 
 
-async def test_seat_map_etag_and_304(
+async def test_seat_map_etag_and_304_public_and_personal(
     app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
 ) -> None:
     staff = await make_staff(app)
     venue = await make_venue(client, staff)
-    url = f"{API}/showtimes/{venue.showtime['id']}/seats"
+    sid = venue.showtime["id"]
+    url = f"{API}/showtimes/{sid}/seats"
     me = staff.customer
-    first = await client.get(url, headers=me)
-    etag = first.headers["etag"]
-    assert etag.startswith('W/"')
-    same = await client.get(url, headers={**me, "If-None-Match": etag})
-    assert same.status_code == 304
-    assert same.content == b""
-    assert same.headers["etag"] == etag
-    # another caller sees another ETag (`mine` differs per caller)
-    assert (await client.get(url, headers=staff.owner_b)).headers["etag"] != etag
     anonymous = await client.get(url)
-    assert anonymous.headers["etag"] != etag
-    assert (await client.get(url, headers={"If-None-Match": anonymous.headers["etag"]})).status_code == 304
+    public_etag = anonymous.headers["etag"]
+    assert public_etag.startswith('W/"')
+    # Signed in without a seat of this showtime: the public map, byte for byte, and its ETag.
+    for caller in (me, staff.owner_b):
+        signed_in = await client.get(url, headers=caller)
+        assert (signed_in.status_code, signed_in.headers["etag"]) == (200, public_etag)
+        assert signed_in.content == anonymous.content
+    same = await client.get(url, headers={**me, "If-None-Match": public_etag})
+    assert (same.status_code, same.content, same.headers["etag"]) == (304, b"", public_etag)
+    assert (await client.get(url, headers={"If-None-Match": public_etag})).status_code == 304
+
+    # The customer holds a seat: a map of their own, marking it `mine`, under an ETag of its own.
     seat = venue.screen["seats"][0]["id"]
-    await _set(
-        app,
-        venue.showtime["id"],
-        [seat],
-        status=SeatStatus.held,
-        hold_expires_at=frozen_clock.now + timedelta(minutes=5),
-    )
-    changed = await client.get(url, headers={**me, "If-None-Match": etag})
-    assert changed.status_code == 200
-    held_etag = changed.headers["etag"]
-    assert held_etag != etag
-    assert (await client.get(url, headers={"If-None-Match": anonymous.headers["etag"]})).status_code == 200
-    assert (await client.get(url, headers={**me, "If-None-Match": held_etag})).status_code == 304
-    frozen_clock.advance(minutes=6)  # the hold expires: a new version of the map without a write
+    expires = frozen_clock.now + timedelta(minutes=5)
+    await _set(app, sid, [seat], status=SeatStatus.held, holder_id=staff.customer_id, hold_expires_at=expires)
+    mine = await client.get(url, headers={**me, "If-None-Match": public_etag})
+    assert mine.status_code == 200
+    personal_etag = mine.headers["etag"]
+    assert [s["seat_id"] for s in mine.json()["seats"] if s["mine"]] == [seat]
+    # The seat event dropped the cached public map: everyone else sees the seat held, not theirs.
+    others = await client.get(url, headers={"If-None-Match": public_etag})
+    assert others.status_code == 200
+    held_etag = others.headers["etag"]
+    assert held_etag not in (public_etag, personal_etag)
+    assert not any(s["mine"] for s in others.json()["seats"])
+    assert next(s for s in others.json()["seats"] if s["seat_id"] == seat)["status"] == "held"
+    other_caller = await client.get(url, headers=staff.owner_b)
+    assert (other_caller.headers["etag"], other_caller.content) == (held_etag, others.content)
+    # Each ETag revalidates only its own map.
+    assert (await client.get(url, headers={**me, "If-None-Match": personal_etag})).status_code == 304
     assert (await client.get(url, headers={**me, "If-None-Match": held_etag})).status_code == 200
+    assert (await client.get(url, headers={"If-None-Match": personal_etag})).status_code == 200
+    assert (await client.get(url, headers={"If-None-Match": held_etag})).status_code == 304
+
+    # The hold expires (no write): the customer has no seat left and gets the public map again.
+    frozen_clock.advance(minutes=6)
+    after = await client.get(url, headers={**me, "If-None-Match": personal_etag})
+    assert after.status_code == 200
+    assert not any(s["mine"] for s in after.json()["seats"])
+    assert after.json()["counts"]["held"] == 0
+    assert after.headers["etag"] == (await client.get(url)).headers["etag"] != held_etag
 
 
 async def test_seat_map_of_unknown_showtime(client: httpx.AsyncClient) -> None:
@@ -181,22 +197,48 @@ async def test_booking_hooks_cancel_permission_and_context(app: FastAPI, client:
     )
 
 
-async def test_seat_map_is_one_query(app: FastAPI, client: httpx.AsyncClient) -> None:
-    staff = await make_staff(app)
-    venue = await make_venue(client, staff)
+async def _database_use(app: FastAPI, request: Awaitable[httpx.Response]) -> tuple[list[str], int]:
+    """The SELECT statements one request sends, and how many connections it takes from the pool."""
     statements: list[str] = []
+    checkouts: list[object] = []
 
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append(statement)
 
+    def checkout(dbapi_connection: object, *_args: object) -> None:
+        checkouts.append(dbapi_connection)
+
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "checkout", checkout)
     try:
-        answer = await client.get(f"{API}/showtimes/{venue.showtime['id']}/seats", headers=staff.customer)
+        assert (await request).status_code == 200
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert answer.status_code == 200
+        event.remove(engine, "checkout", checkout)
+    return statements, len(checkouts)
+
+
+async def test_seat_map_database_work_per_caller(app: FastAPI, client: httpx.AsyncClient) -> None:
+    staff = await make_staff(app)
+    venue = await make_venue(client, staff)
+    sid = venue.showtime["id"]
+    url = f"{API}/showtimes/{sid}/seats"
+    statements, _ = await _database_use(app, client.get(url))
+    assert len([s for s in statements if "showtime_seats" in s]) == 1, statements  # built once, one query
+    # Cached and anonymous: not even a connection is taken.
+    assert await _database_use(app, client.get(url)) == ([], 0)
+    # Signed in without a seat here: the account and one EXISTS; the map itself comes from the cache.
+    statements, checkouts = await _database_use(app, client.get(url, headers=staff.customer))
     seat_queries = [s for s in statements if "showtime_seats" in s]
-    assert len(seat_queries) == 1, statements
-    assert len(statements) <= 2, statements  # that one, and the caller's account behind the bearer token
+    assert len(statements) == 2, statements
+    assert ["EXISTS" in s.upper() for s in seat_queries] == [True], statements
+    assert checkouts == 1
+    # With a seat of their own: the same two, then exactly one query for their map.
+    seat = venue.screen["seats"][0]["id"]
+    await _set(app, sid, [seat], status=SeatStatus.sold, holder_id=staff.customer_id, booking_id=7)
+    statements, _ = await _database_use(app, client.get(url, headers=staff.customer))
+    seat_queries = [s for s in statements if "showtime_seats" in s]
+    assert len(statements) == 3, statements
+    assert len([s for s in seat_queries if "EXISTS" not in s.upper()]) == 1, statements

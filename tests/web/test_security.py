@@ -77,6 +77,40 @@ async def test_cookie_authenticated_api_write_needs_csrf_header(
     assert allowed.status_code != 403
 
 
+async def test_api_call_without_the_cookie_gets_no_page_session(client: httpx.AsyncClient) -> None:
+    api = await client.get("/api/v1/showtimes")
+    assert api.status_code == 200
+    assert "set-cookie" not in api.headers
+    assert "content-security-policy" not in api.headers
+    assert api.headers["x-content-type-options"] == "nosniff"  # the API's own security headers
+    page = await client.get("/login")
+    assert page.headers["set-cookie"].startswith(f"{COOKIE_NAME}=")
+
+
+async def test_page_session_sees_its_own_seats_on_the_seat_map(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The seat map's cached public answer is for anonymous callers only: the cookie is a caller too."""
+    from tests.factories.showtimes import make_showtime
+
+    built = await make_showtime(app, rows=1, seats_per_row=4)
+    url = f"/api/v1/showtimes/{built.showtime_id}/seats"
+    public = await client.get(url)  # cached from now on
+    user = await make_user(app)
+    await page_login(client, user.email)
+    held = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": built.showtime_id, "seat_ids": built.seat_ids[:1]},
+        headers=auth_headers(app, user),
+    )
+    assert held.status_code == 201, held.text
+    mine = await client.get(url)  # the page session's cookie alone
+    assert [s["seat_id"] for s in mine.json()["seats"] if s["mine"]] == built.seat_ids[:1]
+    assert mine.headers["etag"] != public.headers["etag"]
+    client.cookies.clear()
+    assert not any(s["mine"] for s in (await client.get(url)).json()["seats"])
+
+
 async def test_bearer_api_writes_are_not_affected(app: FastAPI, client: httpx.AsyncClient) -> None:
     user = await make_user(app)
     response = await client.post("/api/v1/auth/logout-all", headers=auth_headers(app, user))

@@ -74,6 +74,12 @@ async def get_optional_user(
     return await _user_from_token(request, session, settings, token)
 
 
+def carries_credentials(request: Request) -> bool:
+    """False when `get_optional_user` would surely answer None: no Authorization header and no live page
+    session. A route may then serve an anonymous answer without solving its dependencies at all."""
+    return "authorization" in request.headers or getattr(request.state, "session_user_id", None) is not None
+
+
 async def get_setup_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
     """The signed-in caller, or 401, even an admin who still has to set up two-factor."""
     if user is None:

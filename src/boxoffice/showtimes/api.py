@@ -10,12 +10,13 @@ import orjson
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.accounts.deps import OptionalUser, StaffUser
+from boxoffice.accounts.deps import OptionalUser, StaffUser, carries_credentials
 from boxoffice.catalog.inputs import MAX_ID, NO_NUL
 from boxoffice.deps import SessionDep, SettingsDep
 from boxoffice.kit.money import Money
 from boxoffice.kit.pagination import Page, PageDep, PageParams
 from boxoffice.showtimes import service
+from boxoffice.showtimes.cache_first import CacheFirstRoute, RawResponse, cache_first, json_response
 from boxoffice.showtimes.listing_cache import listing_cache
 from boxoffice.showtimes.models import Showtime
 from boxoffice.showtimes.schemas import (
@@ -26,13 +27,13 @@ from boxoffice.showtimes.schemas import (
     ShowtimeRead,
     ShowtimeUpdate,
 )
-from boxoffice.showtimes.seatmap import anonymous_seat_map, build_seat_map
+from boxoffice.showtimes.seatmap import anonymous_seat_map, build_seat_map, has_own_seats
 from boxoffice.showtimes.seatmap_cache import seat_map_cache
 from boxoffice.venues.models import SeatType
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-router = APIRouter(tags=["showtimes"])
+router = APIRouter(tags=["showtimes"], route_class=CacheFirstRoute)
 
 
 def _read(
@@ -84,7 +85,14 @@ def _from_context(ctx: service.ShowtimeContext, seats_available: int | None = No
     )
 
 
+def _cached_listing(request: Request) -> Response | None:
+    """The cached listing for exactly this query string, or None (FastAPI then runs `list_showtimes`)."""
+    body = listing_cache(request.app).peek(request.scope["query_string"])
+    return None if body is None else json_response(body)
+
+
 @router.get("/showtimes", response_model=Page[ShowtimeRead])
+@cache_first(_cached_listing)
 async def list_showtimes(
     request: Request,
     session: SessionDep,
@@ -101,9 +109,10 @@ async def list_showtimes(
         listing = await _listing(session, page, cinema_id, movie_id, day, fmt, language)
         return listing.model_dump_json().encode()
 
-    query = (cinema_id, movie_id, day, fmt, language, page.page, page.per_page)
-    body = await listing_cache(request.app).get(query, build)  # public: the same for everyone
-    return Response(body, media_type="application/json")
+    # Public: the same for everyone. Kept under the raw query string, which is what `_cached_listing`
+    # can look up before FastAPI parses it.
+    body = await listing_cache(request.app).get(request.scope["query_string"], build)
+    return json_response(body)
 
 
 async def _listing(
@@ -137,6 +146,73 @@ async def _listing(
         for st, title, screen, cinema, tz in rows
     ]
     return Page(items=items, total=total, page=page.page, per_page=page.per_page)
+
+
+IfNoneMatch = Annotated[str | None, Header(max_length=200)]
+_SEAT_MAP_HEADERS = [(b"cache-control", b"no-cache"), (b"vary", b"Authorization, Cookie")]
+
+
+def _cached_seat_map(request: Request) -> Response | None:
+    """The cached public map for an anonymous caller, or None (FastAPI then runs `seat_map`).
+
+    Only a plain request is answered here: no credentials, the id in canonical decimal form (entries are
+    kept under ids FastAPI validated), an If-None-Match that FastAPI accepts."""
+    raw_id: str = request.path_params.get("showtime_id", "")
+    if not (raw_id.isascii() and raw_id.isdigit() and raw_id[0] != "0" and len(raw_id) <= 10):
+        return None
+    if_none_match = request.headers.get("if-none-match")
+    if (if_none_match is not None and len(if_none_match) > 200) or carries_credentials(request):
+        return None
+    cached = seat_map_cache(request.app).peek(int(raw_id))
+    if cached is None:
+        return None
+    etag, body = cached
+    return _seat_map_response(etag, None if _names(if_none_match, etag) else body)
+
+
+@router.get(
+    "/showtimes/{showtime_id}/seats",
+    response_model=SeatMap,
+    responses={304: {"description": "The seat map has not changed since the given ETag."}},
+)
+@cache_first(_cached_seat_map)
+async def seat_map(
+    showtime_id: PathId,
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Every seat with its status and price, counts per status, and an ETag (304 when unchanged).
+
+    Signed in, the seats the caller holds or bought are marked `mine`."""
+    # The public map comes from the per-process cache that seat events invalidate (seatmap_cache.py).
+    # A signed-in caller without a seat here gets it too (theirs would be identical, `mine` all false);
+    # only a caller with seats of their own gets a map built for them alone, with its own ETag.
+    if user is None or not await has_own_seats(session, showtime_id=showtime_id, user_id=user.id):
+        etag, body = await seat_map_cache(request.app).get(
+            showtime_id, lambda: anonymous_seat_map(session, showtime_id=showtime_id)
+        )
+        return _seat_map_response(etag, None if _names(if_none_match, etag) else body)
+    answer = await build_seat_map(
+        session, showtime_id=showtime_id, user_id=user.id, if_none_match=if_none_match
+    )
+    if answer is None:  # If-None-Match named the current version of the caller's map
+        return _seat_map_response(if_none_match or "", None)
+    return _seat_map_response(answer.etag, orjson.dumps(answer.body))
+
+
+def _names(if_none_match: str | None, etag: str) -> bool:
+    """True when the If-None-Match header lists `etag`."""
+    return bool(if_none_match) and etag in {tag.strip() for tag in (if_none_match or "").split(",")}
+
+
+def _seat_map_response(etag: str, body: bytes | None) -> Response:
+    """200 with the map, or 304 Not Modified when `body` is None."""
+    headers = [*_SEAT_MAP_HEADERS, (b"etag", etag.encode("latin-1"))]
+    if body is None:
+        return RawResponse(b"", status.HTTP_304_NOT_MODIFIED, headers)
+    return json_response(body, headers)
 
 
 @router.post("/showtimes", response_model=ShowtimeRead, status_code=status.HTTP_201_CREATED)
@@ -173,38 +249,6 @@ async def delete_showtime(showtime_id: PathId, session: SessionDep, user: StaffU
     showtime = await service.get_showtime_for_staff(session, showtime_id=showtime_id, user=user)
     await service.delete_showtime(session, showtime=showtime, actor=user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/showtimes/{showtime_id}/seats",
-    response_model=SeatMap,
-    responses={304: {"description": "The seat map has not changed since the given ETag."}},
-)
-async def seat_map(
-    showtime_id: PathId,
-    request: Request,
-    session: SessionDep,
-    user: OptionalUser,
-    if_none_match: Annotated[str | None, Header(max_length=200)] = None,
-) -> Response:
-    """Every seat with its status and price, counts per status, and an ETag (304 when unchanged)."""
-    headers = {"Cache-Control": "no-cache", "Vary": "Authorization, Cookie"}
-    if user is None:  # anonymous: the per-process cache that seat events invalidate (seatmap_cache.py)
-        etag, body = await seat_map_cache(request.app).get(
-            showtime_id, lambda: anonymous_seat_map(session, showtime_id=showtime_id)
-        )
-        if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
-            return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})
-        return Response(body, media_type="application/json", headers={**headers, "ETag": etag})
-    answer = await build_seat_map(
-        session, showtime_id=showtime_id, user_id=user.id if user else None, if_none_match=if_none_match
-    )
-    if answer is None:
-        etag = if_none_match or ""
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={**headers, "ETag": etag})
-    return Response(
-        orjson.dumps(answer.body), media_type="application/json", headers={**headers, "ETag": answer.etag}
-    )
 
 
 @router.get("/showtimes/{showtime_id}/seats/best", response_model=BestBlock)

@@ -67,15 +67,20 @@ class ListingCache:
         self._entries: OrderedDict[Hashable, tuple[int, bytes]] = OrderedDict()
         self._inflight: dict[Hashable, asyncio.Future[bytes]] = {}
 
+    def peek(self, query: Hashable) -> bytes | None:
+        """The cached page for `query` while it is valid, else None (nothing is built)."""
+        entry = self._entries.get((query, int(utc_now().timestamp())))
+        return entry[1] if entry is not None and entry[0] == _Writes.generation else None
+
     async def get(self, query: Hashable, build: Callable[[], Awaitable[bytes]]) -> bytes:
         """The cached page for `query`, built with `build` when missing or stale."""
         if not self._enabled:
             return await build()
+        cached = self.peek(query)
+        if cached is not None:
+            return cached
         key = (query, int(utc_now().timestamp()))
         generation = _Writes.generation
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] == generation:
-            return entry[1]
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)

@@ -7,7 +7,19 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,18 +34,21 @@ async def get_showtime(session: AsyncSession, showtime_id: int) -> Showtime | No
     return await session.get(Showtime, showtime_id)
 
 
+# Built once (the booking hot path runs it for every hold): building costs more CPU than running it.
+_SHOWTIME_CONTEXT = (
+    select(Showtime, Movie, Screen, Cinema)
+    .join(Movie, Movie.id == Showtime.movie_id)
+    .join(Screen, Screen.id == Showtime.screen_id)
+    .join(Cinema, Cinema.id == Showtime.cinema_id)
+    .where(Showtime.id == bindparam("showtime_id"))
+)
+
+
 async def get_showtime_context(
     session: AsyncSession, showtime_id: int
 ) -> tuple[Showtime, Movie, Screen, Cinema] | None:
     """The showtime with its movie, screen and cinema, in one query."""
-    stmt = (
-        select(Showtime, Movie, Screen, Cinema)
-        .join(Movie, Movie.id == Showtime.movie_id)
-        .join(Screen, Screen.id == Showtime.screen_id)
-        .join(Cinema, Cinema.id == Showtime.cinema_id)
-        .where(Showtime.id == showtime_id)
-    )
-    row = (await session.execute(stmt)).first()
+    row = (await session.execute(_SHOWTIME_CONTEXT, {"showtime_id": showtime_id})).first()
     return None if row is None else (row[0], row[1], row[2], row[3])
 
 
@@ -159,6 +174,29 @@ async def seat_map_rows(session: AsyncSession, showtime_id: int) -> list[Any]:
         .order_by(ShowtimeSeat.y, ShowtimeSeat.x)
     )
     return list((await session.execute(stmt)).all())
+
+
+# Built once, like _SHOWTIME_CONTEXT: every signed-in seat map runs it.
+_HOLDER_HAS_SEATS = select(
+    exists().where(
+        ShowtimeSeat.showtime_id == bindparam("showtime_id"),
+        ShowtimeSeat.holder_id == bindparam("user_id"),
+        or_(
+            ShowtimeSeat.status.in_((SeatStatus.sold, SeatStatus.blocked)),
+            and_(
+                ShowtimeSeat.status == SeatStatus.held,
+                ShowtimeSeat.hold_expires_at > bindparam("now", type_=ShowtimeSeat.hold_expires_at.type),
+            ),
+        ),
+    )
+)
+
+
+async def holder_has_seats(session: AsyncSession, *, showtime_id: int, user_id: int, now: datetime) -> bool:
+    """True when `user_id` holds (a live hold), owns or has blocked a seat of the showtime: one EXISTS on
+    the showtime's rows of the unique (showtime_id, seat_id) index, stopping at the first match."""
+    params = {"showtime_id": showtime_id, "user_id": user_id, "now": now}
+    return bool(await session.scalar(_HOLDER_HAS_SEATS, params))
 
 
 ShowtimeRow = tuple[Showtime, str, str, str, str]

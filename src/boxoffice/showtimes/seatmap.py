@@ -1,7 +1,10 @@
 """The seat map of a showtime: one query, plain dicts (no ORM objects) and a weak ETag.
 
 The ETag covers what the answer depends on: the rows' versions (sum, max, count), how many holds have
-expired by now (an expiry changes a seat's status without a write), and the caller (`mine`).
+expired by now (an expiry changes a seat's status without a write), and whose map it is: 0 for the
+public map (no seat `mine`), the caller's id for a personal one, so the two never share an ETag.
+A signed-in caller who holds or owns no seat of the showtime (`has_own_seats` is False) gets the public
+map: theirs would be the same seats with the same `mine` flags (all false).
 """
 
 from __future__ import annotations
@@ -87,6 +90,11 @@ async def build_seat_map(
         )
     body = {"showtime_id": showtime_id, "counts": counts, "seats": seats}
     return SeatMapAnswer(etag=etag, body=body, fresh_until=fresh_until)
+
+
+async def has_own_seats(session: AsyncSession, *, showtime_id: int, user_id: int) -> bool:
+    """True when the user's map would mark a seat `mine` (a seat they hold, bought or blocked)."""
+    return await repo.holder_has_seats(session, showtime_id=showtime_id, user_id=user_id, now=utc_now())
 
 
 async def anonymous_seat_map(

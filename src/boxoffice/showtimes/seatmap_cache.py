@@ -13,7 +13,8 @@ an entry lives at most `ttl` seconds, which covers a lost event or a seat change
 publishes none. A build that raced with an event is not stored (generation counter), and concurrent
 misses for one showtime share one build instead of stampeding the database.
 
-Signed-in callers are not served from here: their map marks their own held seats (`mine`).
+Signed-in callers are served from here too when they hold and own no seat of the showtime (their map
+would be this one); the others get a personal map that marks their seats `mine` (api.py, seatmap.py).
 """
 
 from __future__ import annotations
@@ -55,11 +56,8 @@ class SeatMapCache:
         self._entries.pop(showtime_id, None)
         self._generation[showtime_id] = self._generation.get(showtime_id, 0) + 1
 
-    async def get(self, showtime_id: int, build: Callable[[], Awaitable[Built]]) -> Served:
-        """The cached (ETag, body) of the showtime, built with `build` when missing or stale."""
-        if self._ttl <= 0:  # the cache is turned off
-            etag, body, _ = await build()
-            return etag, body
+    def peek(self, showtime_id: int) -> Served | None:
+        """The cached (ETag, body) of the showtime while it is fresh, else None (nothing is built)."""
         entry = self._entries.get(showtime_id)
         if (
             entry is not None
@@ -67,6 +65,16 @@ class SeatMapCache:
             and (entry[1] is None or entry[1] > utc_now())  # a hold expires: the map changes unwritten
         ):
             return entry[2], entry[3]
+        return None
+
+    async def get(self, showtime_id: int, build: Callable[[], Awaitable[Built]]) -> Served:
+        """The cached (ETag, body) of the showtime, built with `build` when missing or stale."""
+        if self._ttl <= 0:  # the cache is turned off
+            etag, body, _ = await build()
+            return etag, body
+        cached = self.peek(showtime_id)
+        if cached is not None:
+            return cached
         pending = self._inflight.get(showtime_id)
         if pending is not None:
             return await asyncio.shield(pending)

@@ -4,6 +4,7 @@ It reads the signed session cookie, checks it against the account (revocation), 
 `request.state.session_user_id` (which `accounts.deps.get_optional_user` honours, so the JSON API works
 for a signed-in page too) and `request.state.web_session`. An unsafe `/api/` request authenticated by the
 cookie alone must carry the session's token in `X-CSRF-Token`; bearer-token requests are not affected.
+An `/api/` request without the session cookie passes straight through (nothing to load or sign).
 """
 
 from __future__ import annotations
@@ -97,10 +98,15 @@ class WebSessionMiddleware:
         if path.startswith("/static/") or path in ("/healthz", "/readyz", "/metrics"):
             await self.app(scope, receive, self._headers_only(send, page_headers))
             return
+        raw = _cookie_value(scope)
+        if raw is None and path.startswith("/api/"):
+            # An API call without a page session: nothing to load, check, sign or add (no cookie means
+            # no cookie-authenticated caller, so no CSRF check either). Pages still get a session.
+            await self.app(scope, receive, send)
+            return
         fastapi_app = scope["app"]
         settings: Settings = fastapi_app.state.settings
         key = signing_key(settings.secret_key)
-        raw = _cookie_value(scope)
         session = (WebSession.loads(raw, key) if raw else None) or WebSession(dirty=raw is not None)
         state = scope.setdefault("state", {})
         state["web_session"] = session
