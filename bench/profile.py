@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import random
 import secrets
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import event
 
 from bench.seed import (
     add_showtime,
@@ -132,25 +134,57 @@ async def main_async(args: argparse.Namespace) -> None:
     async with app.router.lifespan_context(app):
         for i in range(20):
             await one(i)
+        if args.sql:
+            await print_statements(app, lambda: one(19))
         wall = time.perf_counter()
         cpu = time.process_time()
         statuses = [await one(20 + i) for i in range(args.n)]
         cpu = time.process_time() - cpu
         wall = time.perf_counter() - wall
-        profiler = cProfile.Profile(time.process_time)  # CPU time: waits on the database do not count
-        profiler.enable()
-        for i in range(args.n):
-            await one(20 + args.n + i)
-        profiler.disable()
+        if args.pyinstrument:
+            from pyinstrument import Profiler
+
+            tree = Profiler(interval=0.0002, async_mode="enabled")
+            tree.start()
+            for i in range(args.n):
+                await one(20 + args.n + i)
+            tree.stop()
+        else:
+            profiler = cProfile.Profile(time.process_time)  # CPU time: waits on the database do not count
+            profiler.enable()
+            for i in range(args.n):
+                await one(20 + args.n + i)
+            profiler.disable()
     await engine.dispose()
     label = "POST /api/v1/bookings" if args.hold else path
     print(f"{label}: {args.n} requests, statuses {sorted(set(statuses))}")
     print(
         f"  wall {wall / args.n * 1e6:.0f} us/request, CPU {cpu / args.n * 1e6:.0f} us/request (unprofiled)"
     )
+    if args.pyinstrument:
+        print(tree.output_text(unicode=False, color=False, show_all=bool(os.environ.get("PYI_ALL"))))
+        return
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())
+
+
+async def print_statements(app: Any, request: Any) -> None:
+    """Print the SQL statements (and how many) that one more request sends to the database."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split())[:160])
+
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        await request()
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    print(f"one request: {len(statements)} statements (plus BEGIN/COMMIT and pool pings)")
+    for n, statement in enumerate(statements, 1):
+        print(f"  {n:2}. {statement}")
 
 
 def main() -> None:
@@ -161,6 +195,8 @@ def main() -> None:
     parser.add_argument("--hold", action="store_true")
     parser.add_argument("--auth", action="store_true", help="send a bearer token with GETs")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
+    parser.add_argument("--sql", action="store_true", help="print the statements of one request first")
+    parser.add_argument("--pyinstrument", action="store_true", help="a pyinstrument call tree instead")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=30)
     asyncio.run(main_async(parser.parse_args()))

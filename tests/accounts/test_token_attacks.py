@@ -121,3 +121,25 @@ async def test_deactivated_users_token_stops_working(client: httpx.AsyncClient, 
     )
     assert response.status_code == 200
     assert (await client.get(f"{API}/me", headers=headers)).status_code == 401
+
+
+async def test_a_token_verified_once_still_expires_on_time(
+    client: httpx.AsyncClient, app: FastAPI, frozen_clock: Any
+) -> None:
+    """Verified tokens are cached (security.py); the expiry is still checked on every request."""
+    user = await make_user(app)
+    token = jwt.encode(_claims(app, user.id), app.state.settings.secret_key, algorithm="HS256")
+    assert (await _me(client, token)).status_code == 200
+    assert (await _me(client, token)).status_code == 200  # from the cache
+    frozen_clock.advance(seconds=600 + 10)
+    await _assert_refused(client, token)
+
+
+def test_a_cached_verdict_is_never_reused_under_another_secret(app: FastAPI) -> None:
+    from boxoffice.accounts.security import decode_access_token
+
+    settings = app.state.settings
+    token = jwt.encode(_claims(app, 7), settings.secret_key, algorithm="HS256")
+    assert decode_access_token(settings, token) is not None
+    rotated = settings.model_copy(update={"secret_key": settings.secret_key + "-rotated"})
+    assert decode_access_token(rotated, token) is None

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from boxoffice.accounts.models import Role
 from boxoffice.booking.sweeper import sweep_once
@@ -247,6 +247,35 @@ async def test_blocked_seat_is_unavailable(app: FastAPI, client: httpx.AsyncClie
             select(func.count()).select_from(ShowtimeSeat).where(ShowtimeSeat.status == SeatStatus.held)
         )
         assert held == 0
+
+
+async def test_a_buyer_who_lost_the_race_locks_and_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Seats already taken are refused from a plain read: no row lock to queue on, no booking inserted."""
+    st = await make_showtime(app, rows=1, seats_per_row=5)
+    alice, bob = await make_customer(app), await make_customer(app)
+    await hold(client, alice, st.showtime_id, [st.seat_ids[2]])
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()).upper())
+
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        response = await client.post(
+            "/api/v1/bookings",
+            json={"showtime_id": st.showtime_id, "seat_ids": st.seat_ids[:4]},
+            headers=bob.headers,
+        )
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    assert response.status_code == 409, response.text
+    assert response.json()["seats"] == [st.seat_ids[2]]
+    assert statements, "the hold read nothing?"
+    writes = [s for s in statements if s.split()[0] in {"INSERT", "UPDATE", "DELETE"} or "FOR UPDATE" in s]
+    assert writes == []
 
 
 async def test_count_hold_that_loses_a_race_takes_the_next_best_block(

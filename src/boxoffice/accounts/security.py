@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import re
@@ -87,16 +88,31 @@ def create_access_token(
     return jwt.encode(payload, settings.secret_key, algorithm=JWT_ALGORITHM), lifetime
 
 
-def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
-    """The claims of a valid token, or None (forged, expired, wrong audience/issuer/algorithm)."""
+@dataclass(frozen=True)
+class _Verified:
+    """What a correctly signed access token says, before its time claims are checked."""
+
+    claims: AccessClaims
+    exp: int
+    nbf: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _verify(secret: str, audience: str, issuer: str, token: str) -> _Verified | None:
+    """Signature, algorithm, audience, issuer and shape of `token`; None when any is wrong.
+
+    Cached: a client sends the same token for its whole lifetime, and checking the signature and parsing
+    the claims is most of an authenticated request's cost outside the database. The cache key holds the
+    secret, so a rotated secret never reuses an old verdict; time claims are checked on every use.
+    """
     try:
         data = jwt.decode(
             token,
-            settings.secret_key,
+            secret,
             algorithms=[JWT_ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            # Time claims are checked below against boxoffice's clock (injectable in tests).
+            audience=audience,
+            issuer=issuer,
+            # Time claims are checked by decode_access_token against boxoffice's clock (injectable in tests).
             options={
                 "require": ["sub", "exp", "iat", "jti", "iss", "aud"],
                 "verify_exp": False,
@@ -111,20 +127,30 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
         return None
     if int(sub) > _MAX_ID:
         return None
-    now = utc_now().timestamp()
     try:
         exp, iat, nbf = int(data["exp"]), int(data["iat"]), int(data.get("nbf", data["iat"]))
     except (TypeError, ValueError):
         return None
-    if exp <= now - _LEEWAY or iat > now + _LEEWAY or nbf > now + _LEEWAY:
-        return None
-    return AccessClaims(
+    claims = AccessClaims(
         user_id=int(sub),
         role=str(data.get("role", "")),
         jti=str(data["jti"]),
-        issued_at=datetime.fromtimestamp(int(data["iat"]), tz=UTC),
+        issued_at=datetime.fromtimestamp(iat, tz=UTC),
         session_id=str(data["sid"]) if isinstance(data.get("sid"), str) else None,
     )
+    return _Verified(claims=claims, exp=exp, nbf=nbf)
+
+
+def decode_access_token(settings: Settings, token: str) -> AccessClaims | None:
+    """The claims of a valid token, or None (forged, expired, wrong audience/issuer/algorithm)."""
+    verified = _verify(settings.secret_key, settings.jwt_audience, settings.jwt_issuer, token)
+    if verified is None:
+        return None
+    now = utc_now().timestamp()
+    iat = verified.claims.issued_at.timestamp()
+    if verified.exp <= now - _LEEWAY or iat > now + _LEEWAY or verified.nbf > now + _LEEWAY:
+        return None
+    return verified.claims
 
 
 def keyed_hash(settings: Settings, value: str) -> str:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.audit import repository
 from boxoffice.audit.models import AuditEntry
+
+_INSERT_ENTRY = insert(AuditEntry)
 
 
 async def log_action(
@@ -20,19 +23,21 @@ async def log_action(
     subject_id: str | int = "",
     ip: str | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Record `action` in the same transaction as the change it describes."""
-    entry = AuditEntry(
-        action=action,
-        actor_id=actor_id,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        ip=ip,
-        data=data or {},
+) -> None:
+    """Record `action` in the same transaction as the change it describes (one INSERT, at once)."""
+    await session.execute(
+        _INSERT_ENTRY,
+        [
+            {
+                "action": action,
+                "actor_id": actor_id,
+                "subject_type": subject_type,
+                "subject_id": str(subject_id),
+                "ip": ip,
+                "data": data or {},
+            }
+        ],
     )
-    session.add(entry)
-    await session.flush()
-    return entry
 
 
 async def list_entries(

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from boxoffice.accounts.models import User
-from boxoffice.booking.models import Booking, BookingStatus, IdempotencyRecord, Ticket, TicketStatus
+from boxoffice.booking.models import (
+    Booking,
+    BookingItem,
+    BookingStatus,
+    IdempotencyRecord,
+    Ticket,
+    TicketStatus,
+)
 from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat
 from boxoffice.venues.models import Cinema
 
@@ -19,7 +40,7 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _free(now: datetime) -> ColumnElement[bool]:
+def _free(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """A seat nobody owns right now: available, or held with a hold that has run out."""
     return or_(
         ShowtimeSeat.status == SeatStatus.available,
@@ -27,12 +48,21 @@ def _free(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def _lock_rows(session: AsyncSession, where: ColumnElement[bool]) -> None:
-    """PostgreSQL: lock the target rows in seat order first, so overlapping claims never deadlock."""
-    if _is_postgres(session):
-        await session.execute(
-            select(ShowtimeSeat.id).where(where).order_by(ShowtimeSeat.seat_id).with_for_update()
-        )
+def _in_seat_order(where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`where` for a PostgreSQL UPDATE of seats that locks its rows in seat order first.
+
+    `id IN (SELECT id ... ORDER BY seat_id FOR UPDATE)`: the UPDATE's own statement takes the row locks in one
+    global order, so overlapping claims queue instead of deadlocking, and no extra round trip is needed. A
+    claimer that waited reads the committed row (`FOR UPDATE` returns the newest version) and the UPDATE
+    re-checks its conditions on it.
+    """
+    ordered = select(ShowtimeSeat.id).where(where).order_by(ShowtimeSeat.seat_id).with_for_update()
+    return and_(where, ShowtimeSeat.id.in_(ordered))
+
+
+def _target(session: AsyncSession, where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """PostgreSQL: lock in seat order (`_in_seat_order`); SQLite's write transaction is serial already."""
+    return _in_seat_order(where) if _is_postgres(session) else where
 
 
 async def get_showtime(session: AsyncSession, showtime_id: int) -> Showtime | None:
@@ -49,13 +79,76 @@ async def showtime_seats(
     session: AsyncSession, showtime_id: int, seat_ids: Sequence[int] | None = None
 ) -> Sequence[ShowtimeSeat]:
     """The showtime's seat rows (all, or those of `seat_ids`), freshly read."""
-    stmt = select(ShowtimeSeat).where(ShowtimeSeat.showtime_id == showtime_id)
     if seat_ids is not None:
-        stmt = stmt.where(ShowtimeSeat.seat_id.in_(seat_ids))
+        params = {"showtime_id": showtime_id, "seat_ids": list(seat_ids)}
+        return (await session.scalars(_SEATS_OF_SHOWTIME, params)).all()
     rows = await session.scalars(
-        stmt.order_by(ShowtimeSeat.y, ShowtimeSeat.x).execution_options(populate_existing=True)
+        select(ShowtimeSeat)
+        .where(ShowtimeSeat.showtime_id == showtime_id)
+        .order_by(ShowtimeSeat.y, ShowtimeSeat.x)
+        .execution_options(populate_existing=True)
     )
     return rows.all()
+
+
+# The hold path's statements are built once: building a statement costs more CPU than running it.
+_SEATS_OF_SHOWTIME = (
+    select(ShowtimeSeat)
+    .where(
+        ShowtimeSeat.showtime_id == bindparam("showtime_id"),
+        ShowtimeSeat.seat_id.in_(bindparam("seat_ids", expanding=True)),
+    )
+    .order_by(ShowtimeSeat.y, ShowtimeSeat.x)
+    .execution_options(populate_existing=True)
+)
+_CLAIM_TARGET = and_(
+    ShowtimeSeat.showtime_id == bindparam("of_showtime"),
+    ShowtimeSeat.seat_id.in_(bindparam("of_seats", expanding=True)),
+)
+_CLAIM_VALUES = {
+    "status": bindparam("new_status"),
+    "booking_id": bindparam("new_booking_id"),
+    "holder_id": bindparam("new_holder_id"),
+    "hold_expires_at": bindparam("new_hold_expires_at"),
+    "version": ShowtimeSeat.version + 1,
+}
+_FREE_NOW = _free(bindparam("now", type_=ShowtimeSeat.hold_expires_at.type))
+_SEATS: Table = ShowtimeSeat.__table__  # type: ignore[assignment]
+_CLAIMS = {  # a Core UPDATE (on the table): the ORM's bulk-update machinery is not needed here
+    pg: update(_SEATS)
+    .where(_in_seat_order(_CLAIM_TARGET) if pg else _CLAIM_TARGET, _FREE_NOW)
+    .values(_CLAIM_VALUES)
+    .returning(_SEATS.c.seat_id)
+    for pg in (True, False)
+}
+_LOCK_USER = select(User.id).where(User.id == bindparam("user_id")).with_for_update()
+_BOOKINGS: Table = Booking.__table__  # type: ignore[assignment]
+_COUNT_LIVE_HOLDS = (
+    select(func.count())
+    .select_from(_BOOKINGS)
+    .where(
+        _BOOKINGS.c.user_id == bindparam("user_id"),
+        _BOOKINGS.c.status == BookingStatus.held,
+        _BOOKINGS.c.expires_at > bindparam("now"),
+    )
+)
+
+
+_INSERT_BOOKING = insert(Booking).returning(Booking)
+_INSERT_ITEMS = insert(BookingItem).returning(BookingItem, sort_by_parameter_order=True)
+
+
+async def insert_booking(
+    session: AsyncSession, values: dict[str, Any], items: Sequence[dict[str, Any]]
+) -> Booking:
+    """Insert a booking and its items with two INSERT ... RETURNING statements (no unit-of-work pass: the
+    hot path of a hold); the booking comes back persistent, with its items loaded."""
+    booking = (await session.scalars(_INSERT_BOOKING, [values])).one()
+    rows = (
+        await session.scalars(_INSERT_ITEMS, [{**item, "booking_id": booking.id} for item in items])
+    ).all()
+    set_committed_value(booking, "items", list(rows))
+    return booking
 
 
 async def claim_seats(
@@ -69,21 +162,19 @@ async def claim_seats(
     hold_expires_at: datetime | None,
     now: datetime,
 ) -> list[int]:
-    """Claim the seats that are free, in one conditional UPDATE; returns the seat ids it got."""
-    target = and_(ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.seat_id.in_(seat_ids))
-    await _lock_rows(session, target)
+    """Claim the seats that are free, in one conditional UPDATE (rows locked in seat order on PostgreSQL);
+    returns the seat ids it got."""
     result = await session.execute(
-        update(ShowtimeSeat)
-        .where(target, _free(now))
-        .values(
-            status=status,
-            booking_id=booking_id,
-            holder_id=holder_id,
-            hold_expires_at=hold_expires_at,
-            version=ShowtimeSeat.version + 1,
-        )
-        .returning(ShowtimeSeat.seat_id)
-        .execution_options(synchronize_session=False)
+        _CLAIMS[_is_postgres(session)],
+        {
+            "of_showtime": showtime_id,
+            "of_seats": list(seat_ids),
+            "now": now,
+            "new_status": status,
+            "new_booking_id": booking_id,
+            "new_holder_id": holder_id,
+            "new_hold_expires_at": hold_expires_at,
+        },
     )
     return [row[0] for row in result.all()]
 
@@ -101,10 +192,9 @@ async def reclaim_hold(
     """Set a new hold end on the booking's seats: still ours, or free again; returns the seats it got."""
     target = and_(ShowtimeSeat.showtime_id == showtime_id, ShowtimeSeat.seat_id.in_(seat_ids))
     ours = and_(ShowtimeSeat.status == SeatStatus.held, ShowtimeSeat.booking_id == booking_id)
-    await _lock_rows(session, target)
     result = await session.execute(
         update(ShowtimeSeat)
-        .where(target, or_(ours, _free(now)))
+        .where(_target(session, target), or_(ours, _free(now)))
         .values(
             status=SeatStatus.held,
             booking_id=booking_id,
@@ -125,10 +215,9 @@ async def sell_seats(session: AsyncSession, *, showtime_id: int, booking_id: int
         ShowtimeSeat.booking_id == booking_id,
         ShowtimeSeat.status == SeatStatus.held,
     )
-    await _lock_rows(session, target)
     result = await session.execute(
         update(ShowtimeSeat)
-        .where(target)
+        .where(_target(session, target))
         .values(status=SeatStatus.sold, hold_expires_at=None, version=ShowtimeSeat.version + 1)
         .returning(ShowtimeSeat.seat_id)
         .execution_options(synchronize_session=False)
@@ -147,10 +236,9 @@ async def release_seats(
     )
     if seat_ids is not None:
         target = and_(target, ShowtimeSeat.seat_id.in_(seat_ids))
-    await _lock_rows(session, target)
     result = await session.execute(
         update(ShowtimeSeat)
-        .where(target)
+        .where(_target(session, target))
         .values(
             status=SeatStatus.available,
             booking_id=None,
@@ -210,16 +298,12 @@ async def expired_held_bookings(
 async def lock_user(session: AsyncSession, user_id: int) -> None:
     """PostgreSQL: lock the user's row until commit (SQLite write transactions are serial already)."""
     if _is_postgres(session):
-        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        await session.execute(_LOCK_USER, {"user_id": user_id})
 
 
 async def count_live_holds(session: AsyncSession, *, user_id: int, now: datetime) -> int:
     """How many held bookings the user has that have not expired."""
-    count = await session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .where(Booking.user_id == user_id, Booking.status == BookingStatus.held, Booking.expires_at > now)
-    )
+    count = await session.scalar(_COUNT_LIVE_HOLDS, {"user_id": user_id, "now": now})
     return int(count or 0)
 
 

@@ -1,8 +1,9 @@
 """The booking core: hold seats (one conditional claim), pay, confirm and issue tickets.
 
-Claims never read-then-write: `repository.claim_seats` is one `UPDATE ... WHERE free RETURNING` (rows locked
-in seat order first on PostgreSQL); when it returns fewer seats than asked, the request's transaction is
-rolled back by raising, so nothing is claimed. See docs/booking.md.
+A hold refuses seats already taken from a plain read, then claims the rest with one conditional statement
+(`repository.claim_seats`: `UPDATE ... WHERE free RETURNING`, rows locked in seat order on PostgreSQL); when
+it returns fewer seats than asked, the request's transaction is rolled back by raising, so nothing is
+claimed. See docs/booking.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from boxoffice.audit.service import log_action
 from boxoffice.booking import notify
 from boxoffice.booking import repository as repo
 from boxoffice.booking.deps import BookingContext
-from boxoffice.booking.models import Booking, BookingItem, BookingStatus, Ticket
+from boxoffice.booking.models import Booking, BookingStatus, Ticket
 from boxoffice.booking.tickets import TicketClaims, sign_ticket
 from boxoffice.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from boxoffice.kit.clock import utc_now
@@ -56,14 +57,6 @@ CONTEXTS_KEY = "booking.showtime_contexts"
 FRESH_KEY = "booking.fresh"
 
 
-class _ShortClaimError(Exception):
-    """The claim got fewer seats than asked (someone was faster)."""
-
-    def __init__(self, taken: list[int]) -> None:
-        super().__init__(f"{len(taken)} seats taken")
-        self.taken = taken
-
-
 def seats_unavailable(taken: Sequence[int]) -> Conflict:
     """409 `seats_unavailable` naming the taken seats."""
     return Conflict(
@@ -80,14 +73,34 @@ def _check_open(showtime: Showtime, now: datetime) -> None:
         raise Conflict("Sales for this showtime have closed.", code="sales_closed")
 
 
-async def _seats_for_request(
+class _ShortClaimError(Exception):
+    """Some of the seats asked for are someone else's: seen by the read, or the claim got fewer than asked."""
+
+    def __init__(self, taken: list[int]) -> None:
+        super().__init__(f"{len(taken)} seats taken")
+        self.taken = taken
+
+
+def _is_free(seat: ShowtimeSeat, now: datetime) -> bool:
+    """Nobody owns the seat now: available, or held by a hold that has run out (as `repo.claim_seats`)."""
+    if seat.status == SeatStatus.available:
+        return True
+    return seat.status == SeatStatus.held and seat.hold_expires_at is not None and seat.hold_expires_at < now
+
+
+async def _free_seats(
     session: AsyncSession,
     *,
     showtime_id: int,
     seat_ids: Sequence[int] | None,
     count: int | None,
+    now: datetime,
 ) -> list[ShowtimeSeat]:
-    """The seat rows asked for: named ones (all must exist in the showtime) or the best block of `count`."""
+    """The seat rows asked for (named ones, or the best block of `count`), as committed now, without locks.
+
+    422 `unknown_seats` for a seat of another showtime; `_ShortClaimError` at once for seats that are already
+    someone else's (the claim itself re-checks under lock: a seat can still be lost after this read).
+    """
     if seat_ids is None:
         assert count is not None
         block = await find_best_seats(session, showtime_id=showtime_id, count=count)
@@ -100,10 +113,80 @@ async def _seats_for_request(
             code="unknown_seats",
             extra={"seats": unknown},
         )
-    blocked = [r.seat_id for r in rows if r.status == SeatStatus.blocked]
-    if blocked:
-        raise seats_unavailable(blocked)
+    taken = [r.seat_id for r in rows if not _is_free(r, now)]
+    if taken:
+        raise _ShortClaimError(taken)
     return rows
+
+
+def _item(seat: ShowtimeSeat) -> dict[str, Any]:
+    """The booking item (a line of the booking) of a seat."""
+    return {
+        "seat_id": seat.seat_id,
+        "row": seat.row,
+        "number": seat.number,
+        "seat_type": seat.seat_type,
+        "price": seat.price,
+    }
+
+
+async def _insert_and_claim(
+    session: AsyncSession,
+    *,
+    user: User,
+    showtime: Showtime,
+    rows: Sequence[ShowtimeSeat],
+    now: datetime,
+    expires: datetime,
+) -> Booking:
+    """The held booking with its items and audit entry, then the claim of its seats: the last statement
+    before the commit, so the seats' row locks are held for one round trip only."""
+    ids = [r.seat_id for r in rows]
+    booking = await repo.insert_booking(
+        session,
+        {
+            "reference": new_reference(),
+            "user_id": user.id,
+            "showtime_id": showtime.id,
+            "cinema_id": showtime.cinema_id,
+            "status": BookingStatus.held,
+            "expires_at": expires,
+            "currency": showtime.currency,
+            "total_amount": sum(r.price for r in rows),
+        },
+        [_item(r) for r in rows],
+    )
+    await log_action(
+        session,
+        action="booking.held",
+        actor_id=user.id,
+        subject_type="booking",
+        subject_id=booking.reference,
+        data={"showtime_id": showtime.id, "seats": ids, "expires_at": expires.isoformat()},
+    )
+    got = await repo.claim_seats(
+        session,
+        showtime_id=showtime.id,
+        seat_ids=ids,
+        booking_id=booking.id,
+        holder_id=user.id,
+        status=SeatStatus.held,
+        hold_expires_at=expires,
+        now=now,
+    )
+    if len(got) != len(ids):
+        raise _ShortClaimError(sorted(set(ids) - set(got)))
+    return booking
+
+
+async def _check_hold_limit(session: AsyncSession, *, user: User, limit: int, now: datetime) -> None:
+    """409 `too_many_holds` when the customer already holds `limit` live bookings (counted under the lock of
+    their user row, so one customer's concurrent holds count one after the other)."""
+    await repo.lock_user(session, user.id)
+    if await repo.count_live_holds(session, user_id=user.id, now=now) >= limit:
+        raise Conflict(
+            f"You already hold {limit} unpaid bookings; pay or release one first.", code="too_many_holds"
+        )
 
 
 async def create_hold(
@@ -115,7 +198,12 @@ async def create_hold(
     seat_ids: Sequence[int] | None,
     count: int | None,
 ) -> Booking:
-    """Claim seats in one atomic step: a held booking, or 409 `seats_unavailable` with nothing held."""
+    """Claim seats in one atomic step: a held booking, or 409 `seats_unavailable` with nothing held.
+
+    Ordered for a rush: seats already taken are refused from a plain read (no lock, no write); the
+    customer's live holds are counted under their user row's lock; the booking, its items and the audit
+    entry are inserted; the conditional claim comes last, so a seat's lock lives one round trip.
+    """
     settings = ctx.settings
     if user.role != Role.customer:
         raise Forbidden("Seats are booked with a customer account.", code="customers_only")
@@ -132,44 +220,22 @@ async def create_hold(
     showtime = sctx.showtime
     now = utc_now()
     _check_open(showtime, now)
-    await repo.lock_user(session, user.id)  # one customer's concurrent holds count one after the other
-    if await repo.count_live_holds(session, user_id=user.id, now=now) >= settings.max_held_bookings:
-        raise Conflict(
-            f"You already hold {settings.max_held_bookings} unpaid bookings; pay or release one first.",
-            code="too_many_holds",
-        )
     expires = now + timedelta(minutes=settings.hold_minutes)
-    booking = Booking(
-        reference=new_reference(),
-        user_id=user.id,
-        showtime_id=showtime.id,
-        cinema_id=showtime.cinema_id,
-        status=BookingStatus.held,
-        expires_at=expires,
-        currency=showtime.currency,
-        items=[],
-    )
-    session.add(booking)
-    await session.flush()
-    # By count, a lost race picks the next best block (the savepoint undoes the partial claim).
+    # By count, a lost race picks the next best block (the savepoint undoes the attempt and its locks).
     attempts = COUNT_ATTEMPTS if seat_ids is None else 1
+    limit_checked = False
     for attempt in range(attempts):
-        rows = await _seats_for_request(session, showtime_id=showtime_id, seat_ids=seat_ids, count=count)
-        ids = [r.seat_id for r in rows]
         try:
+            rows = await _free_seats(
+                session, showtime_id=showtime.id, seat_ids=seat_ids, count=count, now=now
+            )
+            if not limit_checked:  # after the read: a buyer who lost the race never waits for this lock
+                await _check_hold_limit(session, user=user, limit=settings.max_held_bookings, now=now)
+                limit_checked = True
             async with session.begin_nested() if attempts > 1 else contextlib.nullcontext():
-                got = await repo.claim_seats(
-                    session,
-                    showtime_id=showtime.id,
-                    seat_ids=ids,
-                    booking_id=booking.id,
-                    holder_id=user.id,
-                    status=SeatStatus.held,
-                    hold_expires_at=expires,
-                    now=now,
+                booking = await _insert_and_claim(
+                    session, user=user, showtime=showtime, rows=rows, now=now, expires=expires
                 )
-                if len(got) != len(ids):
-                    raise _ShortClaimError(sorted(set(ids) - set(got)))
         except DBAPIError as exc:
             raise (busy_guard(exc) or exc) from exc
         except _ShortClaimError as short:
@@ -178,21 +244,8 @@ async def create_hold(
                 raise seats_unavailable(short.taken) from None
             continue
         break
-    booking.items.extend(
-        BookingItem(seat_id=r.seat_id, row=r.row, number=r.number, seat_type=r.seat_type, price=r.price)
-        for r in rows
-    )
-    booking.total_amount = sum(r.price for r in rows)
     session.info.setdefault(FRESH_KEY, set()).add(booking.id)
-    await log_action(
-        session,
-        action="booking.held",
-        actor_id=user.id,
-        subject_type="booking",
-        subject_id=booking.reference,
-        data={"showtime_id": showtime.id, "seats": ids, "expires_at": expires.isoformat()},
-    )
-    notify.publish_seats(session, ctx.events, showtime.id, [(s, "held") for s in ids])
+    notify.publish_seats(session, ctx.events, showtime.id, [(r.seat_id, "held") for r in rows])
     BUSINESS_EVENTS.labels("hold").inc()
     return booking
 
