@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,5 +22,15 @@ def _loops() -> list[tuple[str, Loop]]:
 
 
 def start_background_tasks(app: FastAPI) -> list[asyncio.Task[None]]:
-    """Start every background loop as a task; the lifespan cancels them on shutdown."""
+    """Start every background loop as a task; the lifespan stops them with stop_background_tasks."""
     return [asyncio.create_task(loop(app), name=f"boxoffice-{name}") for name, loop in _loops()]
+
+
+async def stop_background_tasks(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Cancel the loops and wait for them, then stop the outbox's render process (if it was started)."""
+    from boxoffice.notifications import renderpool
+
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await renderpool.shutdown()

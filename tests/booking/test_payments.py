@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,10 +41,9 @@ async def test_paying_confirms_issues_tickets_and_emails_them(
     async with transaction(app.state.sessionmaker, write=False) as session:
         email = await session.scalar(select(OutboxEmail).where(OutboxEmail.to_address == alice.user.email))
         assert email is not None
-        kinds = sorted(a["content_type"] for a in email.attachments)
-        assert kinds == ["application/pdf", "text/calendar"]
-        pdf = next(a for a in email.attachments if a["content_type"] == "application/pdf")
-        assert base64.b64decode(pdf["data_b64"]).startswith(b"%PDF")
+        booking_id = await session.scalar(select(Booking.id).where(Booking.reference == body["reference"]))
+        # Only what to attach: the sender renders the PDF and the .ics (tests/booking/test_tickets.py).
+        assert email.attachments == [{"render": "booking_tickets", "args": {"booking_id": booking_id}}]
         stored = (await session.scalars(select(Payment))).all()
         assert [p.card_last4 for p in stored] == ["4242"]
         assert "4242424242424242" not in repr([p.__dict__ for p in stored])

@@ -1,20 +1,31 @@
-"""Tickets: signed codes (forgery refused), PDF and calendar, check-in once within its window."""
+"""Tickets: signed codes (forgery refused), PDF and calendar (also as rendered into the confirmation email
+by the outbox sender), check-in once within its window."""
 
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
+import re
+import sys
+import zlib
 from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import pytest
+import segno
 from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st_
 
 from boxoffice.accounts.models import Role
 from boxoffice.booking.tickets import TicketClaims, sign_ticket, verify_ticket
+from boxoffice.notifications.models import OutboxEmail
+from boxoffice.notifications.sender import deliver_due
 from tests.conftest import TEST_SECRET, FrozenClock
-from tests.factories.accounts import auth_headers
+from tests.factories.accounts import auth_headers, outbox
 from tests.factories.booking import book_and_pay, make_customer
 from tests.factories.showtimes import make_showtime
 
@@ -70,6 +81,120 @@ async def test_pdf_and_calendar(app: FastAPI, client: httpx.AsyncClient) -> None
     assert b"Test Movie" in ics.content
     hidden = await client.get(f"/api/v1/bookings/{booking['reference']}/tickets.pdf", headers=mallory.headers)
     assert hidden.status_code == 404
+
+
+def pdf_pages(pdf: bytes) -> list[str]:
+    """The content of each page of an fpdf2 document (one compressed stream per page, in page order)."""
+    pages = []
+    for found in re.finditer(rb"/Length (\d+)\n>>\nstream\n", pdf):
+        data = pdf[found.end() : found.end() + int(found.group(1))]
+        pages.append(zlib.decompress(data).decode("latin-1"))
+    return pages
+
+
+def drawn_qr(page: str) -> set[tuple[int, int]]:
+    """The dark modules (row, column) of the QR code drawn on a page as filled rectangles."""
+    rects = [
+        tuple(map(float, found)) for found in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) -([\d.]+) re f", page)
+    ]
+    assert rects, "no QR code on the page"
+    module = rects[0][3]
+    left, top = min(r[0] for r in rects), max(r[1] for r in rects)
+    cells: set[tuple[int, int]] = set()
+    for x, y, width, _ in rects:
+        row, first = round((top - y) / module), round((x - left) / module)
+        cells.update((row, column) for column in range(first, first + round(width / module)))
+    return cells
+
+
+def qr_of(code: str) -> set[tuple[int, int]]:
+    """The dark modules of the QR code of `code`."""
+    matrix = segno.make(code, error="m", mask=0, micro=False).matrix
+    return {(r, c) for r, row in enumerate(matrix) for c, dark in enumerate(row) if dark}
+
+
+async def delivered(app: FastAPI, row: OutboxEmail, reference: str) -> EmailMessage:
+    """The .eml the sender wrote for the confirmation email `row`."""
+    path = (
+        Path(app.state.settings.outbox_dir) / f"{row.id}-your-tickets-for-test-movie-{reference.lower()}.eml"
+    )
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def printed_tickets(message: EmailMessage, reference: str, codes: list[str]) -> list[str]:
+    """The codes of the attached PDF's pages, each page checked to carry its code's QR."""
+    files = {part.get_filename(): part for part in message.iter_attachments()}
+    assert sorted(files) == [f"showtime-{reference}.ics", f"tickets-{reference}.pdf"]
+    assert files[f"tickets-{reference}.pdf"].get_content_type() == "application/pdf"
+    pdf = files[f"tickets-{reference}.pdf"].get_payload(decode=True)
+    assert isinstance(pdf, bytes)
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    pages = pdf_pages(pdf)
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") == len(pages)
+    printed = []
+    for page in pages:
+        [code] = [c for c in codes if f"({c})" in page]
+        assert drawn_qr(page) == qr_of(code)
+        printed.append(code)
+    ics = files[f"showtime-{reference}.ics"]
+    assert ics.get_content_type() == "text/calendar"
+    assert b"BEGIN:VEVENT" in ics.get_payload(decode=True)
+    return printed
+
+
+async def test_the_sender_renders_the_emailed_tickets_not_the_payment(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    with monkeypatch.context() as blocked:
+        for heavy in ("fpdf", "icalendar"):
+            blocked.setitem(sys.modules, heavy, None)  # importing them fails: paying must not need them
+        booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:3])
+    [row] = await outbox(app, to=alice.user.email)
+    assert "data_b64" not in str(row.attachments)
+    assert await deliver_due(app) == 1
+    message = await delivered(app, row, booking["reference"])
+    codes = [t["code"] for t in booking["tickets"]]
+    assert sorted(printed_tickets(message, booking["reference"], codes)) == sorted(codes)  # a page each
+
+
+async def test_the_email_carries_the_tickets_valid_when_it_is_sent(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:2])
+    changed = await client.patch(
+        f"/api/v1/bookings/{booking['reference']}", json={"seat_ids": st.seat_ids[2:4]}, headers=alice.headers
+    )
+    assert changed.status_code == 200, changed.text
+    old, new = ([t["code"] for t in b["tickets"]] for b in (booking, changed.json()))
+    assert await deliver_due(app) == 1
+    [row] = await outbox(app, to=alice.user.email)
+    message = await delivered(app, row, booking["reference"])
+    assert sorted(printed_tickets(message, booking["reference"], old + new)) == sorted(new)
+
+
+async def test_a_booking_refunded_before_its_email_went_out_is_not_confirmed(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    booking = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[:2])
+    cancelled = await client.post(f"/api/v1/bookings/{booking['reference']}/cancel", headers=alice.headers)
+    assert cancelled.status_code == 200
+    assert await deliver_due(app) == 1  # the refund email alone
+    confirmation, refund = await outbox(app, to=alice.user.email)
+    assert (confirmation.status, refund.status) == ("skipped", "sent")
+    assert confirmation.last_error == f"booking {booking['reference']} is refunded: its tickets are void"
+    frozen_clock.advance(hours=2)
+    assert await deliver_due(app) == 0
+    [again, _] = await outbox(app, to=alice.user.email)
+    assert (again.status, again.attempts) == ("skipped", 1)  # never retried
 
 
 async def test_checkin_admits_once_and_refuses_the_rest(

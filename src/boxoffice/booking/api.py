@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 from pydantic import StringConstraints
 
 from boxoffice.accounts.deps import CurrentUser
-from boxoffice.booking import export, presenters, queries, service
+from boxoffice.booking import attachments, export, presenters, queries, service
 from boxoffice.booking.deps import ContextDep
 from boxoffice.booking.idempotency import run_idempotent
 from boxoffice.booking.models import BookingStatus
@@ -19,6 +19,7 @@ from boxoffice.payments.providers import PaymentDetails
 
 router = APIRouter(tags=["booking"])
 export.register()  # the bookings section of GET /me/export
+attachments.register()  # the tickets PDF and .ics of the confirmation email, rendered by the outbox sender
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Reference = Annotated[str, StringConstraints(min_length=4, max_length=16, pattern=r"^[0-9A-Za-z]+$")]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.booking.models import Booking, Ticket
-from boxoffice.booking.tickets import TicketSheet, calendar_ics, tickets_pdf
+from boxoffice.booking.tickets import CalendarEntry, TicketSheet, calendar_ics
 from boxoffice.db import after_commit
 from boxoffice.kit.events import EventBus, seats_event
 from boxoffice.kit.money import fmt
@@ -16,6 +16,8 @@ from boxoffice.notifications.service import queue_email
 from boxoffice.showtimes.service import ShowtimeContext
 
 log = logging.getLogger("boxoffice.booking")
+
+TICKETS_ATTACHMENT = "booking_tickets"  # rendered by booking/attachments.py when the email is sent
 
 
 def publish_seats(
@@ -52,9 +54,9 @@ def ticket_sheets(booking: Booking, tickets: Sequence[Ticket], ctx: ShowtimeCont
     ]
 
 
-def booking_ics(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxoffice") -> bytes:
-    """The calendar entry of the booking's showtime."""
-    return calendar_ics(
+def calendar_entry(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxoffice") -> CalendarEntry:
+    """What the calendar file of the booking's showtime says."""
+    return CalendarEntry(
         uid=f"{booking.reference}@{base_domain}",
         movie=ctx.movie.title,
         cinema=ctx.cinema.name,
@@ -66,6 +68,11 @@ def booking_ics(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxo
     )
 
 
+def booking_ics(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxoffice") -> bytes:
+    """The calendar entry of the booking's showtime."""
+    return calendar_ics(calendar_entry(booking, ctx, base_domain))
+
+
 async def email_confirmation(
     session: AsyncSession,
     *,
@@ -75,7 +82,8 @@ async def email_confirmation(
     tickets: Sequence[Ticket],
     ctx: ShowtimeContext,
 ) -> None:
-    """The confirmation email with the tickets PDF and the calendar entry attached."""
+    """The confirmation email; the outbox sender attaches the tickets PDF and the calendar entry when it
+    sends it (booking/attachments.py), so that paying never renders a PDF."""
     local = ctx.local(ctx.showtime.starts_at)
     await queue_email(
         session,
@@ -92,14 +100,7 @@ async def email_confirmation(
             "seats": ", ".join(f"{t.row}{t.number}" for t in tickets),
             "total": fmt(booking.total_amount, booking.currency),
         },
-        attachments=[
-            (
-                f"tickets-{booking.reference}.pdf",
-                "application/pdf",
-                tickets_pdf(ticket_sheets(booking, tickets, ctx)),
-            ),
-            (f"showtime-{booking.reference}.ics", "text/calendar", booking_ics(booking, ctx)),
-        ],
+        deferred=[(TICKETS_ATTACHMENT, {"booking_id": booking.id})],
     )
 
 

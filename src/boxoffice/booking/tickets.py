@@ -154,17 +154,21 @@ def tickets_pdf(sheets: Sequence[TicketSheet]) -> bytes:
     return bytes(pdf.output())
 
 
-def calendar_ics(
-    *,
-    uid: str,
-    movie: str,
-    cinema: str,
-    address: str,
-    screen: str,
-    starts_at: datetime,
-    ends_at: datetime,
-    seats: str,
-) -> bytes:
+@dataclasses.dataclass(frozen=True)
+class CalendarEntry:
+    """Everything the calendar file of a booking says."""
+
+    uid: str
+    movie: str
+    cinema: str
+    address: str
+    screen: str
+    starts_at: datetime
+    ends_at: datetime
+    seats: str
+
+
+def calendar_ics(entry: CalendarEntry) -> bytes:
     """A calendar file with the showtime."""
     from icalendar import Calendar, Event
 
@@ -172,12 +176,12 @@ def calendar_ics(
     cal.add("prodid", "-//boxoffice//tickets//EN")
     cal.add("version", "2.0")
     event = Event()
-    event.add("uid", uid)
-    event.add("summary", f"{movie} at {cinema}")
-    event.add("dtstart", starts_at)
-    event.add("dtend", ends_at)
-    event.add("dtstamp", starts_at)
-    event.add("location", ", ".join(p for p in (cinema, address) if p))
-    event.add("description", f"{screen}, seats {seats}")
+    event.add("uid", entry.uid)
+    event.add("summary", f"{entry.movie} at {entry.cinema}")
+    event.add("dtstart", entry.starts_at)
+    event.add("dtend", entry.ends_at)
+    event.add("dtstamp", entry.starts_at)
+    event.add("location", ", ".join(p for p in (entry.cinema, entry.address) if p))
+    event.add("description", f"{entry.screen}, seats {entry.seats}")
     cal.add_component(event)
     return bytes(cal.to_ical())

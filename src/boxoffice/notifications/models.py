@@ -13,7 +13,7 @@ from boxoffice.kit.clock import utc_now
 
 
 class OutboxEmail(Base):
-    """One email waiting to be sent, sent, or given up on after many attempts."""
+    """One email waiting to be sent, sent, given up on after many attempts, or skipped as obsolete."""
 
     __tablename__ = "email_outbox"
 
@@ -23,9 +23,9 @@ class OutboxEmail(Base):
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text, default="")
-    # [{"filename", "content_type", "data_b64"}]
+    # [{"filename", "content_type", "data_b64"} | {"render", "args"}]: see notifications/attachments.py
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)

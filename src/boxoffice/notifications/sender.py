@@ -1,17 +1,20 @@
 """Deliver the outbox: SMTP (aiosmtplib) when `SMTP_URL` is set, otherwise `.eml` files under var/outbox/.
 
 Rows are claimed with a lease (next_attempt_at pushed into the future, in a short transaction that
-skips rows locked by another worker), sent outside any transaction, then marked sent or rescheduled
-with exponential backoff; after MAX_ATTEMPTS the row is marked failed and kept for inspection.
+skips rows locked by another worker), their deferred attachments rendered (notifications/attachments.py,
+built in the render process of notifications/renderpool.py), then sent outside any transaction and marked
+sent or rescheduled with exponential backoff; after MAX_ATTEMPTS the row is marked failed and kept for
+inspection. A failing renderer or build is a failed attempt like a failing SMTP server; a renderer that says
+the email is obsolete gets the row marked skipped, unsent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import email.policy
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -25,7 +28,8 @@ from fastapi import FastAPI
 from boxoffice.config import Settings
 from boxoffice.db import transaction
 from boxoffice.kit.clock import utc_now
-from boxoffice.notifications import repository
+from boxoffice.notifications import attachments, renderpool, repository
+from boxoffice.notifications.attachments import Attachment, Build
 from boxoffice.notifications.models import OutboxEmail
 from boxoffice.notifications.signal import wait_for_mail
 
@@ -89,8 +93,8 @@ def _add_body(message: EmailMessage, body: str, subtype: str, *, first: bool) ->
         add(body, subtype=subtype)
 
 
-def build_message(settings: Settings, row: OutboxEmail) -> EmailMessage:
-    """The MIME message of an outbox row: text, HTML alternative, attachments."""
+def build_message(settings: Settings, row: OutboxEmail, files: Sequence[Attachment]) -> EmailMessage:
+    """The MIME message of an outbox row: text, HTML alternative, and its files (already rendered)."""
     message = EmailMessage(policy=_POLICY)
     message["From"] = settings.email_from
     message["To"] = row.to_address
@@ -102,13 +106,10 @@ def build_message(settings: Settings, row: OutboxEmail) -> EmailMessage:
     _add_body(message, row.text_body, "plain", first=True)
     if row.html_body:
         _add_body(message, row.html_body, "html", first=False)
-    for item in row.attachments:
-        maintype, _, subtype = str(item.get("content_type", "application/octet-stream")).partition("/")
+    for file in files:
+        maintype, _, subtype = file.content_type.partition("/")
         message.add_attachment(
-            base64.b64decode(item["data_b64"]),
-            maintype=maintype,
-            subtype=subtype or "octet-stream",
-            filename=str(item.get("filename", "attachment")),
+            file.data, maintype=maintype, subtype=subtype or "octet-stream", filename=file.filename
         )
     return message
 
@@ -117,8 +118,24 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:50] or "email"
 
 
-async def _send(settings: Settings, row: OutboxEmail) -> None:
-    message = build_message(settings, row)
+async def _render(app: FastAPI, row: OutboxEmail) -> list[Attachment]:
+    """The row's files: renderers read in a short read transaction, then each file is built in the render
+    process (a child that crashed mid-build raises BrokenProcessPool: a failed attempt)."""
+    if not row.attachments:
+        return []
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        parts = await attachments.prepare(session, row.attachments)
+    files: list[Attachment] = []
+    for part in parts:
+        if isinstance(part, Build):
+            data = await renderpool.run(part.function, *part.args)
+            part = Attachment(part.filename, part.content_type, data)
+        files.append(part)
+    return files
+
+
+async def _send(settings: Settings, row: OutboxEmail, files: Sequence[Attachment]) -> None:
+    message = build_message(settings, row, files)
     if settings.smtp_url:
         target = parse_smtp_url(settings.smtp_url)
         await aiosmtplib.send(
@@ -173,6 +190,14 @@ async def _record(app: FastAPI, row: OutboxEmail, error: str | None) -> None:
         await repository.update_email(session, email_id=row.id, values=values)
 
 
+async def _skip(app: FastAPI, row: OutboxEmail, reason: str) -> None:
+    log.info("email %s to %s skipped: %s", row.id, row.to_address, reason)
+    async with transaction(app.state.sessionmaker) as session:
+        await repository.update_email(
+            session, email_id=row.id, values={"status": "skipped", "last_error": reason[:2000]}
+        )
+
+
 async def deliver_due(app: FastAPI) -> int:
     """Send every email that is due now; returns how many were sent."""
     settings: Settings = app.state.settings
@@ -181,7 +206,9 @@ async def deliver_due(app: FastAPI) -> int:
         rows = await _claim(app)
         for row in rows:
             try:
-                await _send(settings, row)
+                await _send(settings, row, await _render(app, row))
+            except attachments.Obsolete as exc:
+                await _skip(app, row, str(exc))
             except Exception as exc:
                 await _record(app, row, f"{type(exc).__name__}: {exc}"[:2000])
             else:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.db import after_commit
+from boxoffice.notifications.attachments import Attachment, deferred_entry, inline_entry
 from boxoffice.notifications.models import OutboxEmail
 from boxoffice.notifications.signal import wake_outbox
 
 MAX_SUBJECT = 300
-
-
-class Attachment(NamedTuple):
-    """A file attached to an email."""
-
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @lru_cache(maxsize=1)
@@ -51,22 +43,21 @@ async def queue_email(
     template: str,
     context: Mapping[str, Any],
     attachments: Iterable[Attachment | tuple[str, str, bytes]] = (),
+    deferred: Iterable[tuple[str, Mapping[str, Any]]] = (),
 ) -> OutboxEmail:
-    """Render and store an email in the caller's transaction; the sender is woken after commit."""
+    """Render and store an email in the caller's transaction; the sender is woken after commit.
+
+    `attachments` are stored as they are; each `(kind, args)` of `deferred` is rendered by the sender
+    when it delivers the email (see notifications/attachments.py), after the inline files.
+    """
     text, html = render_email(template, context)
     email = OutboxEmail(
         to_address=to,
         subject=subject.replace("\r", " ").replace("\n", " ")[:MAX_SUBJECT],
         text_body=text,
         html_body=html,
-        attachments=[
-            {
-                "filename": filename,
-                "content_type": content_type,
-                "data_b64": base64.b64encode(data).decode("ascii"),
-            }
-            for filename, content_type, data in attachments
-        ],
+        attachments=[inline_entry(a) for a in attachments]
+        + [deferred_entry(kind, args) for kind, args in deferred],
     )
     session.add(email)
     await session.flush()
