@@ -98,6 +98,17 @@ def rows_for(backend: str, data: dict[str, Any]) -> list[tuple[str, str, str, st
             _verdict(worst < 150 if pg else None),
         )
     )
+    children = data.get("children_memory_mb")
+    if children is not None:
+        rows.append(
+            (
+                "  their child processes",
+                ", ".join(f"{m} MB" for m in children) or "none",
+                "(email rendering)",
+                "",
+                "",
+            )
+        )
     return rows
 
 

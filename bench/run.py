@@ -123,6 +123,7 @@ async def run_backend(
             ]
             out["checkout"] = await checkout(server, engine, fixture, _take(tokens, 1500), knobs)
             out["memory_mb"] = server.rss_mb()
+            out["children_memory_mb"] = server.children_rss_mb()
     finally:
         await engine.dispose()
 

@@ -119,6 +119,11 @@ class Server:
         """Resident memory of each worker, in MB."""
         return [round(_rss_kb(pid) / 1024, 1) for pid in self.worker_pids()]
 
+    def children_rss_mb(self) -> list[float]:
+        """Resident memory of the workers' own child processes (the outbox's render process and
+        multiprocessing's resource tracker), in MB: the memory a worker moved out of itself."""
+        return [round(_rss_kb(child) / 1024, 1) for pid in self.worker_pids() for child in _children(pid)]
+
     def __exit__(self, *exc: object) -> None:
         if self.proc is None:
             return

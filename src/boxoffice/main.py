@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,16 +38,14 @@ OPENAPI_TAGS = [
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    from boxoffice.background import start_background_tasks
+    from boxoffice.background import start_background_tasks, stop_background_tasks
 
     tasks = start_background_tasks(app) if app.state.run_background else []
     log.info("boxoffice %s ready (%s)", __version__, app.state.settings.env)
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_background_tasks(tasks)  # and the email render process, wherever it was started
         await app.state.shutdown()
 
 
@@ -125,8 +122,8 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
         await engine.dispose()
 
     app.state.shutdown = shutdown
-    install_api_docs(app)
     _include_routers(app)
+    install_api_docs(app)  # after the API: routes are matched in order, and the docs are rarely asked for
     register_error_handlers(app)
     _document_problems(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
