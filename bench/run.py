@@ -160,6 +160,8 @@ async def scale(
     calls: dict[str, Any] = {}
     with Server(env, workers=workers, log=log) as server:
         for name, url in browse_urls(server.url, built.fixture).items():
+            # The demo figures were taken on a warm server; warm this one the same way (caches, pool).
+            run_wrk(url, seconds=1, connections=knobs.connections, token=token if name == SIGNED_IN else None)
             figures = run_wrk(
                 url,
                 seconds=knobs.seconds,
