@@ -65,32 +65,6 @@ def _target(session: AsyncSession, where: ColumnElement[bool]) -> ColumnElement[
     return _in_seat_order(where) if _is_postgres(session) else where
 
 
-async def get_showtime(session: AsyncSession, showtime_id: int) -> Showtime | None:
-    """The showtime, or None."""
-    return await session.get(Showtime, showtime_id)
-
-
-async def get_cinema(session: AsyncSession, cinema_id: int) -> Cinema | None:
-    """The cinema, or None."""
-    return await session.get(Cinema, cinema_id)
-
-
-async def showtime_seats(
-    session: AsyncSession, showtime_id: int, seat_ids: Sequence[int] | None = None
-) -> Sequence[ShowtimeSeat]:
-    """The showtime's seat rows (all, or those of `seat_ids`), freshly read."""
-    if seat_ids is not None:
-        params = {"showtime_id": showtime_id, "seat_ids": list(seat_ids)}
-        return (await session.scalars(_SEATS_OF_SHOWTIME, params)).all()
-    rows = await session.scalars(
-        select(ShowtimeSeat)
-        .where(ShowtimeSeat.showtime_id == showtime_id)
-        .order_by(ShowtimeSeat.y, ShowtimeSeat.x)
-        .execution_options(populate_existing=True)
-    )
-    return rows.all()
-
-
 # The hold path's statements are built once: building a statement costs more CPU than running it.
 _SEATS_OF_SHOWTIME = (
     select(ShowtimeSeat)
@@ -132,10 +106,34 @@ _COUNT_LIVE_HOLDS = (
         _BOOKINGS.c.expires_at > bindparam("now"),
     )
 )
-
-
 _INSERT_BOOKING = insert(Booking).returning(Booking)
 _INSERT_ITEMS = insert(BookingItem).returning(BookingItem, sort_by_parameter_order=True)
+
+
+async def get_showtime(session: AsyncSession, showtime_id: int) -> Showtime | None:
+    """The showtime, or None."""
+    return await session.get(Showtime, showtime_id)
+
+
+async def get_cinema(session: AsyncSession, cinema_id: int) -> Cinema | None:
+    """The cinema, or None."""
+    return await session.get(Cinema, cinema_id)
+
+
+async def showtime_seats(
+    session: AsyncSession, showtime_id: int, seat_ids: Sequence[int] | None = None
+) -> Sequence[ShowtimeSeat]:
+    """The showtime's seat rows (all, or those of `seat_ids`), freshly read."""
+    if seat_ids is not None:
+        params = {"showtime_id": showtime_id, "seat_ids": list(seat_ids)}
+        return (await session.scalars(_SEATS_OF_SHOWTIME, params)).all()
+    rows = await session.scalars(
+        select(ShowtimeSeat)
+        .where(ShowtimeSeat.showtime_id == showtime_id)
+        .order_by(ShowtimeSeat.y, ShowtimeSeat.x)
+        .execution_options(populate_existing=True)
+    )
+    return rows.all()
 
 
 async def insert_booking(
