@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.errors import AppError
-from boxoffice.web.templating import render
+from boxoffice.web.templating import render, web_session
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -19,6 +22,21 @@ def delete_message(exc: AppError, what: str) -> str:
     if exc.code == "has_bookings":
         return f"{what} cannot be deleted because tickets were sold or are held: {exc.message}"
     return exc.message
+
+
+async def delete_then_redirect(
+    request: Request, session: AsyncSession, delete: Awaitable[object], *, what: str, done: str, back: str
+) -> RedirectResponse:
+    """Run a back-office delete and go back to `back`: flash `done`, or why it was refused (`what` names the
+    thing in that sentence); a refused delete rolls back."""
+    try:
+        await delete
+    except AppError as exc:
+        await session.rollback()
+        web_session(request).flash(delete_message(exc, what), "error")
+        return see_other(back)
+    web_session(request).flash(done, "success")
+    return see_other(back)
 
 
 def confirm_page(

@@ -15,7 +15,7 @@ from boxoffice.deps import SessionDep
 from boxoffice.errors import AppError
 from boxoffice.web.deps import AdminPageUser, DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
-from boxoffice.web.pages import confirm_page, delete_message, see_other
+from boxoffice.web.pages import confirm_page, delete_then_redirect, see_other
 from boxoffice.web.templating import render, web_session
 
 router = APIRouter(prefix="/backoffice")
@@ -117,14 +117,14 @@ async def movie_delete(
     """Delete the movie; refused (with the reason) when tickets were sold."""
     movie = await catalog.get_movie_for_edit(session, movie_id=movie_id, user=user)
     title = movie.title
-    try:
-        await catalog.delete_movie(session, movie=movie, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(delete_message(exc, f"The movie {title}"), "error")
-        return see_other("/backoffice/movies")
-    web_session(request).flash(f"Movie {title} deleted.", "success")
-    return see_other("/backoffice/movies")
+    return await delete_then_redirect(
+        request,
+        session,
+        catalog.delete_movie(session, movie=movie, actor=user),
+        what=f"The movie {title}",
+        done=f"Movie {title} deleted.",
+        back="/backoffice/movies",
+    )
 
 
 def _person_page(
@@ -203,14 +203,14 @@ async def person_delete(
     """Delete the person; refused (with the reason) while a movie credits them."""
     person = await catalog.get_person_for_edit(session, person_id=person_id, user=user)
     name = person.name
-    try:
-        await catalog.delete_person(session, person=person, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(exc.message, "error")
-        return see_other("/backoffice/movies")
-    web_session(request).flash(f"{name} deleted.", "success")
-    return see_other("/backoffice/movies")
+    return await delete_then_redirect(
+        request,
+        session,
+        catalog.delete_person(session, person=person, actor=user),
+        what=f"The person {name}",
+        done=f"{name} deleted.",
+        back="/backoffice/movies",
+    )
 
 
 def _genre_page(
@@ -279,11 +279,11 @@ async def genre_delete(
     """Delete the genre (admins)."""
     genre = await catalog.get_genre(session, genre_id=genre_id)
     name = genre.name
-    try:
-        await catalog.delete_genre(session, genre=genre, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(exc.message, "error")
-        return see_other("/backoffice/movies")
-    web_session(request).flash(f"Genre {name} deleted.", "success")
-    return see_other("/backoffice/movies")
+    return await delete_then_redirect(
+        request,
+        session,
+        catalog.delete_genre(session, genre=genre, actor=user),
+        what=f"The genre {name}",
+        done=f"Genre {name} deleted.",
+        back="/backoffice/movies",
+    )

@@ -19,7 +19,7 @@ from boxoffice.venues.models import Cinema, Screen
 from boxoffice.venues.schemas import CinemaUpdate, ScreenUpdate
 from boxoffice.web.deps import DbId, StaffPageUser
 from boxoffice.web.forms import FormError, parse
-from boxoffice.web.pages import confirm_page, delete_message, see_other
+from boxoffice.web.pages import confirm_page, delete_then_redirect, see_other
 from boxoffice.web.routes.manage import SEAT_TYPES, _cents, _owners, layout_preview
 from boxoffice.web.templating import render, web_session
 
@@ -134,14 +134,14 @@ async def cinema_delete(
     """Delete the cinema; refused (with the reason) when tickets were sold."""
     cinema = await venues.get_cinema_for_staff(session, cinema_id=cinema_id, user=user)
     name = cinema.name
-    try:
-        await venues.delete_cinema(session, cinema=cinema, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(delete_message(exc, f"The cinema {name}"), "error")
-        return see_other("/backoffice/cinemas")
-    web_session(request).flash(f"Cinema {name} deleted.", "success")
-    return see_other("/backoffice/cinemas")
+    return await delete_then_redirect(
+        request,
+        session,
+        venues.delete_cinema(session, cinema=cinema, actor=user),
+        what=f"The cinema {name}",
+        done=f"Cinema {name} deleted.",
+        back="/backoffice/cinemas",
+    )
 
 
 async def _showtime_form(
@@ -268,14 +268,14 @@ async def showtime_delete(
     sctx = await showtimes.load_showtime_context(session, showtime_id=showtime.id)
     back = f"/backoffice/showtimes?cinema_id={sctx.cinema.id}&date={sctx.starts_at_local.date().isoformat()}"
     title = sctx.movie.title
-    try:
-        await showtimes.delete_showtime(session, showtime=showtime, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(delete_message(exc, f"The showtime of {title}"), "error")
-        return see_other(back)
-    web_session(request).flash(f"Showtime of {title} deleted.", "success")
-    return see_other(back)
+    return await delete_then_redirect(
+        request,
+        session,
+        showtimes.delete_showtime(session, showtime=showtime, actor=user),
+        what=f"The showtime of {title}",
+        done=f"Showtime of {title} deleted.",
+        back=back,
+    )
 
 
 def _screen_page(
@@ -384,11 +384,11 @@ async def screen_delete(
     """Delete the screen; refused (with the reason) when tickets were sold."""
     screen, _cinema = await venues.get_screen_for_staff(session, screen_id=screen_id, user=user)
     name = screen.name
-    try:
-        await venues.delete_screen(session, screen=screen, actor=user)
-    except AppError as exc:
-        await session.rollback()
-        web_session(request).flash(delete_message(exc, f"The screen {name}"), "error")
-        return see_other("/backoffice/cinemas")
-    web_session(request).flash(f"Screen {name} deleted.", "success")
-    return see_other("/backoffice/cinemas")
+    return await delete_then_redirect(
+        request,
+        session,
+        venues.delete_screen(session, screen=screen, actor=user),
+        what=f"The screen {name}",
+        done=f"Screen {name} deleted.",
+        back="/backoffice/cinemas",
+    )
