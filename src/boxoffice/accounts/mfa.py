@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import User
-from boxoffice.accounts.passwords import confirm_password
+from boxoffice.accounts.passwords import confirm_password, count_failure
 from boxoffice.accounts.schemas import MfaSetup, RecoveryCodes
 from boxoffice.accounts.security import keyed_hash
 from boxoffice.audit.service import log_action
@@ -121,13 +121,15 @@ async def disable_totp(
     password: str,
     otp: str,
     ip: str | None,
-    limiter: RateLimiter | None = None,
+    limiter: RateLimiter,
 ) -> None:
-    """Turn two-factor off; needs the password and a current code (or a recovery code)."""
+    """Turn two-factor off; needs the password and a current code (or a recovery code). A wrong password
+    or code counts against the account's sign-in allowance, as at sign-in (429 once used up)."""
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is not on.", code="mfa_not_enabled")
     await confirm_password(user, password, settings=settings, limiter=limiter)
     if not await verify_second_factor(session, settings=settings, user=user, code=otp):
+        await count_failure(user, settings=settings, limiter=limiter)
         raise BadRequest("The two-factor code is wrong or was already used.", code="invalid_otp")
     await clear_mfa(session, user=user)
     await log_action(

@@ -47,20 +47,32 @@ def check_password(password: str, *, email: str = "", full_name: str = "") -> No
         )
 
 
+# One allowance of wrong secrets per account, shared by sign-in (password or two-factor code) and by every
+# signed-in confirmation (password change, two-factor off, account deletion), whichever adapter (API or
+# page) asks: the service functions take the limiter as a required argument, so none can leave it out.
+FAILURES_SCOPE = "login:account"
+
+
 def failed_password_limit(settings: Settings) -> str:
     """Wrong passwords tolerated per account (sign-in and signed-in confirmations share it)."""
     return f"{settings.login_attempts_per_15min}/15minutes"
 
 
-async def confirm_password(
-    user: User, password: str, *, settings: Settings | None = None, limiter: RateLimiter | None = None
-) -> None:
-    """400 `invalid_password` unless `password` is the user's. With a limiter, wrong guesses count against
-    the account's sign-in limit (429 once used up), so a stolen access token is no password oracle."""
-    limit = failed_password_limit(settings) if settings is not None else "5/15minutes"
-    if limiter is not None:
-        await limiter.check("login:account", user.email, limit=limit)
+async def refuse_when_locked(user: User, *, settings: Settings, limiter: RateLimiter) -> None:
+    """429 `rate_limited` (with Retry-After) while the account's allowance of wrong secrets is used up."""
+    await limiter.check(FAILURES_SCOPE, user.email, limit=failed_password_limit(settings))
+
+
+async def count_failure(user: User, *, settings: Settings, limiter: RateLimiter) -> None:
+    """Count one wrong password or code against the account's allowance."""
+    await limiter.allowed(FAILURES_SCOPE, user.email, limit=failed_password_limit(settings))
+
+
+async def confirm_password(user: User, password: str, *, settings: Settings, limiter: RateLimiter) -> None:
+    """400 `invalid_password` unless `password` is the user's. Checked against the account's allowance
+    first (429 once used up, even for the right password) and a wrong one is counted, so a stolen session
+    or access token is no password oracle."""
+    await refuse_when_locked(user, settings=settings, limiter=limiter)
     if not await verify_password_async(password, user.password_hash):
-        if limiter is not None:
-            await limiter.allowed("login:account", user.email, limit=limit)
+        await count_failure(user, settings=settings, limiter=limiter)
         raise BadRequest("The password is wrong.", code="invalid_password")

@@ -219,9 +219,11 @@ async def change_password(
     session_id: str | None,
     current_password: str,
     new_password: str,
-    limiter: RateLimiter | None = None,
+    limiter: RateLimiter,
 ) -> None:
-    """Replace the password; every other session ends (this one keeps its refresh token)."""
+    """Replace the password; every other session ends (this one keeps its refresh token).
+
+    A wrong `current_password` counts against the account's sign-in allowance (429 once used up)."""
     await confirm_password(user, current_password, settings=settings, limiter=limiter)
     check_password(new_password, email=user.email, full_name=user.full_name)
     user.password_hash = await hash_password_async(new_password)
@@ -251,10 +253,10 @@ async def delete_own_account(
     user: User,
     meta: ClientMeta,
     password: str,
-    settings: Settings | None = None,
-    limiter: RateLimiter | None = None,
+    settings: Settings,
+    limiter: RateLimiter,
 ) -> None:
-    """Delete the caller's account after checking the password."""
+    """Delete the caller's account after checking the password (limited like sign-in)."""
     await confirm_password(user, password, settings=settings, limiter=limiter)
     if user.role == Role.admin and await repo.count_active_admins(session) <= 1:
         raise Conflict("The last admin cannot delete their account.", code="last_admin")

@@ -12,7 +12,7 @@ from boxoffice.accounts import repository as repo
 from boxoffice.accounts.exceptions import InvalidCredentials, InvalidOtp, InvalidRefreshToken, MfaRequired
 from boxoffice.accounts.mfa import verify_second_factor
 from boxoffice.accounts.models import RefreshToken, User
-from boxoffice.accounts.passwords import failed_password_limit
+from boxoffice.accounts.passwords import FAILURES_SCOPE, failed_password_limit
 from boxoffice.accounts.schemas import TokenPair
 from boxoffice.accounts.security import create_access_token, verify_password_async
 from boxoffice.audit.service import log_action
@@ -71,7 +71,7 @@ async def _login_failed(
     reason: str,
 ) -> None:
     per_account, per_ip = login_limits(settings)
-    await limiter.allowed("login:account", email, limit=per_account)
+    await limiter.allowed(FAILURES_SCOPE, email, limit=per_account)
     await limiter.allowed("login:ip", meta.ip, limit=per_ip)
     BUSINESS_EVENTS.labels("login_failed").inc()
     await log_action(
@@ -114,7 +114,7 @@ async def login(
 ) -> TokenPair:
     """Check the password (and second factor) and open a session; failures are limited and audited."""
     per_account, per_ip = login_limits(settings)
-    await limiter.check("login:account", email, limit=per_account)
+    await limiter.check(FAILURES_SCOPE, email, limit=per_account)
     await limiter.check("login:ip", meta.ip, limit=per_ip)
     user_id, checked_hash, password_ok = await _check_password(session, email=email, password=password)
     user = await repo.get_user(session, user_id) if user_id is not None else None
@@ -140,7 +140,7 @@ async def login(
                 reason="bad_otp",
             )
             raise InvalidOtp("The two-factor code is wrong or was already used.")
-    await limiter.clear("login:account", email, limit=per_account)
+    await limiter.clear(FAILURES_SCOPE, email, limit=per_account)
     pair = await issue_tokens(session, settings=settings, user=user, meta=meta)
     BUSINESS_EVENTS.labels("login").inc()
     await log_action(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,7 +29,7 @@ from boxoffice.accounts.schemas import (
 from boxoffice.accounts.security import decode_access_token
 from boxoffice.config import Settings
 from boxoffice.deps import SessionDep, SettingsDep
-from boxoffice.errors import AppError
+from boxoffice.errors import AppError, RateLimited
 from boxoffice.web.deps import PageUser, SignedInUser
 from boxoffice.web.errors import safe_next
 from boxoffice.web.forms import FormError, parse
@@ -49,6 +50,28 @@ async def _undo(session: AsyncSession, exc: Exception, user: User | None) -> Non
     await session.rollback()
     if user is not None:
         await session.refresh(user)
+
+
+def _refusal(exc: FormError | AppError) -> str:
+    """What to tell the person: the error's own sentence, or for a limit how long to wait."""
+    if isinstance(exc, RateLimited):
+        minutes = max(1, math.ceil(exc.retry_after / 60))
+        wait = "1 minute" if minutes == 1 else f"{minutes} minutes"
+        return f"Too many attempts. For your safety this is paused: please try again in about {wait}."
+    return exc.message
+
+
+def _refused(
+    request: Request, name: str, context: dict[str, Any], exc: FormError | AppError, *, status: int = 422
+) -> HTMLResponse:
+    """The form again with why it was refused: a service error keeps its status (429 keeps its Retry-After,
+    as the API's problem+json does); a form that does not validate answers `status`."""
+    if isinstance(exc, FormError):
+        return render(request, name, {**context, "error": exc.message}, status=status)
+    response = render(request, name, {**context, "error": _refusal(exc)}, status=exc.status)
+    if "Retry-After" in exc.headers:
+        response.headers["Retry-After"] = exc.headers["Retry-After"]
+    return response
 
 
 def _start_session(request: Request, settings: Settings, *, access_token: str, refresh_token: str) -> None:
@@ -107,12 +130,12 @@ async def login_submit(
             otp=code,
         )
     except FormError as exc:
-        return render(request, "account/login.html", {**context, "error": exc.message}, status=422)
+        return _refused(request, "account/login.html", context, exc)
     except MfaRequired as exc:
         return render(request, "account/login.html", {**context, "need_otp": True, "info": exc.message})
     except AppError as exc:
         await _undo(session, exc, None)
-        return render(request, "account/login.html", {**context, "error": exc.message}, status=exc.status)
+        return _refused(request, "account/login.html", context, exc)
     _start_session(request, settings, access_token=pair.access_token, refresh_token=pair.refresh_token)
     web_session(request).flash("Welcome back!", "success")
     return see_other(target)
@@ -177,10 +200,10 @@ async def register_submit(
             full_name=data.full_name,
         )
     except FormError as exc:
-        return render(request, "account/register.html", {**context, "error": exc.message}, status=422)
+        return _refused(request, "account/register.html", context, exc)
     except AppError as exc:
         await _undo(session, exc, None)
-        return render(request, "account/register.html", {**context, "error": exc.message}, status=exc.status)
+        return _refused(request, "account/register.html", context, exc)
     pair = await signin.issue_tokens(session, settings=settings, user=user, meta=meta)
     _start_session(request, settings, access_token=pair.access_token, refresh_token=pair.refresh_token)
     web_session(request).flash(
@@ -213,7 +236,7 @@ async def verify_submit(
         await accounts.verify_email(session, settings=settings, limiter=limiter, meta=meta, token=data.token)
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(request, "account/verify.html", {"token": "", "error": exc.message}, status=400)
+        return _refused(request, "account/verify.html", {"token": ""}, exc, status=400)
     web_session(request).flash("Your email address is confirmed. Enjoy the show!", "success")
     return see_other("/account" if user is not None else "/login")
 
@@ -258,8 +281,14 @@ async def forgot_submit(
     try:
         data = parse(EmailOnly, email=email)
     except FormError as exc:
-        return render(request, "account/forgot.html", {"sent": False, "error": exc.message}, status=422)
-    await accounts.forgot_password(session, settings=settings, limiter=limiter, meta=meta, email=data.email)
+        return _refused(request, "account/forgot.html", {"sent": False}, exc)
+    try:
+        await accounts.forgot_password(
+            session, settings=settings, limiter=limiter, meta=meta, email=data.email
+        )
+    except AppError as exc:
+        await _undo(session, exc, user)
+        return _refused(request, "account/forgot.html", {"sent": False}, exc)
     return render(request, "account/forgot.html", {"sent": True})
 
 
@@ -295,7 +324,7 @@ async def reset_submit(
         )
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(request, "account/reset.html", {"token": token, "error": exc.message}, status=400)
+        return _refused(request, "account/reset.html", {"token": token}, exc, status=400)
     web = web_session(request)
     web.sign_out()
     web.flash("Your password is changed. Please sign in with it.", "success")
@@ -333,7 +362,7 @@ async def account_update(
         )
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(request, "account/profile.html", {"form": form, "error": exc.message}, status=400)
+        return _refused(request, "account/profile.html", {"form": form}, exc, status=400)
     message = "Your profile is saved."
     if user.pending_email and user.pending_email != before:
         message += f" Open the link we sent to {user.pending_email} to switch to that address."
@@ -352,12 +381,14 @@ async def password_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     meta: ClientMetaDep,
     user: SignedInUser,
     current_password: Secret,
     new_password: Secret,
 ) -> Response:
-    """Change the password; other devices are signed out, this one stays."""
+    """Change the password; other devices are signed out, this one stays. Wrong current passwords are
+    limited as on the API (429 once the account's allowance is used up)."""
     try:
         data = parse(PasswordChange, current_password=current_password, new_password=new_password)
         await accounts.change_password(
@@ -368,10 +399,11 @@ async def password_submit(
             session_id=web_session(request).family,
             current_password=data.current_password,
             new_password=data.new_password,
+            limiter=limiter,
         )
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(request, "account/password.html", {"error": exc.message}, status=400)
+        return _refused(request, "account/password.html", {}, exc, status=400)
     web_session(request).flash("Your password is changed; other devices were signed out.", "success")
     return see_other("/account")
 
@@ -389,9 +421,7 @@ async def two_factor_setup(request: Request, session: SessionDep, user: SignedIn
         setup = await mfa.setup_totp(session, user=user)
     except AppError as exc:
         await _undo(session, exc, user)
-        return render(
-            request, "account/two_factor.html", {"setup": None, "codes": None, "error": exc.message}, 409
-        )
+        return _refused(request, "account/two_factor.html", {"setup": None, "codes": None}, exc)
     return render(request, "account/two_factor.html", {"setup": setup, "codes": None})
 
 
@@ -410,12 +440,7 @@ async def two_factor_enable(
         codes = await mfa.enable_totp(session, settings=settings, user=user, otp=data.otp, ip=meta.ip)
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(
-            request,
-            "account/two_factor.html",
-            {"setup": None, "codes": None, "error": exc.message},
-            status=400,
-        )
+        return _refused(request, "account/two_factor.html", {"setup": None, "codes": None}, exc, status=400)
     return render(request, "account/two_factor.html", {"setup": None, "codes": codes.recovery_codes})
 
 
@@ -424,25 +449,27 @@ async def two_factor_disable(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     meta: ClientMetaDep,
     user: SignedInUser,
     password: Secret,
     otp: Annotated[str, Form(max_length=40)],
 ) -> Response:
-    """Turn two-factor off (password and a current code)."""
+    """Turn two-factor off (password and a current code; wrong ones are limited as on the API)."""
     try:
         data = parse(MfaDisable, password=password, otp=otp)
         await mfa.disable_totp(
-            session, settings=settings, user=user, password=data.password, otp=data.otp, ip=meta.ip
+            session,
+            settings=settings,
+            user=user,
+            password=data.password,
+            otp=data.otp,
+            ip=meta.ip,
+            limiter=limiter,
         )
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(
-            request,
-            "account/two_factor.html",
-            {"setup": None, "codes": None, "error": exc.message},
-            status=400,
-        )
+        return _refused(request, "account/two_factor.html", {"setup": None, "codes": None}, exc, status=400)
     web_session(request).flash("Two-factor authentication is off.", "info")
     return see_other("/account/two-factor")
 
@@ -455,15 +482,24 @@ async def delete_page(request: Request, user: SignedInUser) -> HTMLResponse:
 
 @router.post("/account/delete", response_class=HTMLResponse)
 async def delete_submit(
-    request: Request, session: SessionDep, meta: ClientMetaDep, user: SignedInUser, password: Secret
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    meta: ClientMetaDep,
+    user: SignedInUser,
+    password: Secret,
 ) -> Response:
-    """Erase the account's personal data (bookings stay, anonymised) and sign out."""
+    """Erase the account's personal data (bookings stay, anonymised) and sign out (wrong passwords are
+    limited as on the API)."""
     try:
         data = parse(PasswordConfirm, password=password)
-        await accounts.delete_own_account(session, user=user, meta=meta, password=data.password)
+        await accounts.delete_own_account(
+            session, user=user, meta=meta, password=data.password, settings=settings, limiter=limiter
+        )
     except (FormError, AppError) as exc:
         await _undo(session, exc, user)
-        return render(request, "account/delete.html", {"error": exc.message}, status=400)
+        return _refused(request, "account/delete.html", {}, exc, status=400)
     web = web_session(request)
     web.sign_out()
     web.flash("Your account is deleted. Thank you for coming to the movies with us.", "info")
