@@ -1,4 +1,5 @@
-"""Background loops started with the app (outbox delivery, hold sweeper), each resilient to errors."""
+"""Background loops started with the app (outbox delivery, sweeper and reconciliation, refund worker),
+each resilient to errors."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ Loop = Callable[[FastAPI], Coroutine[Any, Any, None]]
 
 
 def _loops() -> list[tuple[str, Loop]]:
-    from boxoffice.booking.sweeper import sweeper_loop
+    from boxoffice.booking.sweeper import refund_loop, sweeper_loop
     from boxoffice.notifications.sender import run_outbox
 
-    return [("outbox", run_outbox), ("hold-sweeper", sweeper_loop)]
+    return [("outbox", run_outbox), ("hold-sweeper", sweeper_loop), ("refunds", refund_loop)]
 
 
 def start_background_tasks(app: FastAPI) -> list[asyncio.Task[None]]:

@@ -107,11 +107,15 @@ def demo(
 
 @app.command()
 def sweep() -> None:
-    """Free seats whose hold expired and mark their bookings expired (the app also does this itself)."""
+    """Reconcile payments left pending, free seats whose hold expired, expire their bookings, and send
+    the refunds owed (the app also does all of this itself)."""
     from boxoffice.booking.sweeper import sweep_command
 
-    freed, expired = asyncio.run(sweep_command(get_settings()))
-    typer.echo(f"freed {freed} seats, expired {expired} bookings")
+    done = asyncio.run(sweep_command(get_settings()))
+    typer.echo(
+        f"reconciled {done.reconciled or 'no'} payments, freed {done.freed} seats, "
+        f"expired {done.expired} bookings, sent {done.refunds_sent} refunds"
+    )
 
 
 @app.command()

@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
+    # A payment attempt still `pending` this long after it was written is asked about at the provider
+    # (the reconciliation sweep: a crash between the charge and its commit ends confirmed or refunded).
+    payment_reconcile_seconds: float = Field(default=60.0, ge=0)
+    # A refund job taken by a worker is its own for this long (longer than a provider call with its
+    # retries); a worker killed mid-send leaves the job to be taken again after it.
+    refund_lease_seconds: float = Field(default=120.0, gt=0)
+    # The simulated provider's ledger (charges, refunds, idempotency keys, armed faults, events): a SQLite
+    # file shared by the workers of one machine; empty means `<var_dir>/simulated-provider.sqlite3`.
+    simulated_ledger: str = ""
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
@@ -85,6 +94,15 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def simulated_ledger_path(self) -> Path:
+        """Where the simulated payment provider keeps its ledger."""
+        return (
+            Path(self.simulated_ledger)
+            if self.simulated_ledger
+            else self.var_dir / "simulated-provider.sqlite3"
+        )
 
     @property
     def outbox_dir(self) -> Path:

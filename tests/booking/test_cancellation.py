@@ -14,9 +14,9 @@ from boxoffice.audit.models import AuditEntry
 from boxoffice.booking.policy import CancellationPolicy
 from boxoffice.db import transaction
 from boxoffice.notifications.models import OutboxEmail
-from boxoffice.payments.models import Refund
+from boxoffice.payments.models import Refund, RefundStatus
 from tests.conftest import FrozenClock
-from tests.factories.booking import book_and_pay, hold, make_customer
+from tests.factories.booking import book_and_pay, drain_refunds, hold, make_customer, simulated_ledger
 from tests.factories.showtimes import make_showtime
 
 
@@ -119,21 +119,21 @@ async def test_state_machine_refuses_illegal_steps(app: FastAPI, client: httpx.A
     cancelled = await client.post(f"/api/v1/bookings/{held['reference']}/cancel", headers=alice.headers)
     assert cancelled.json()["status"] == "cancelled"
     twice = await client.post(f"/api/v1/bookings/{held['reference']}/cancel", headers=alice.headers)
-    assert (twice.status_code, twice.json()["code"]) == (409, "invalid_state")
+    assert (twice.status_code, twice.json()["code"]) == (409, "booking_cancelled")
     pay = await client.post(
         f"/api/v1/bookings/{held['reference']}/pay",
         json={"card_number": "4242424242424242"},
         headers=alice.headers,
     )
-    assert (pay.status_code, pay.json()["code"]) == (409, "invalid_state")
+    assert (pay.status_code, pay.json()["code"]) == (409, "booking_cancelled")
     change = await client.patch(
         f"/api/v1/bookings/{held['reference']}", json={"seat_ids": st.seat_ids[2:3]}, headers=alice.headers
     )
-    assert (change.status_code, change.json()["code"]) == (409, "invalid_state")
+    assert (change.status_code, change.json()["code"]) == (409, "booking_cancelled")
     paid = await book_and_pay(client, alice, st.showtime_id, st.seat_ids[1:2])
     await client.post(f"/api/v1/bookings/{paid['reference']}/cancel", headers=alice.headers)
     again = await client.post(f"/api/v1/bookings/{paid['reference']}/cancel", headers=alice.headers)
-    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert (again.status_code, again.json()["code"]) == (409, "booking_cancelled")
     async with transaction(app.state.sessionmaker, write=False) as session:
         actions = (
             await session.scalars(
@@ -144,6 +144,7 @@ async def test_state_machine_refuses_illegal_steps(app: FastAPI, client: httpx.A
         ).all()
         assert actions == [
             "booking.held",
+            "booking.secured",
             "booking.payment_succeeded",
             "booking.confirmed",
             "booking.refunded",
@@ -175,11 +176,21 @@ async def test_cancelling_a_showtime_refunds_and_emails_every_buyer(
     async with transaction(app.state.sessionmaker, write=False) as session:
         refunds = (await session.scalars(select(Refund))).all()
         assert sorted(r.amount for r in refunds) == [2400, 2400]
+        assert {r.status for r in refunds} == {RefundStatus.pending}  # owed, sent by the worker
         to = (
             await session.scalars(
                 select(OutboxEmail.to_address).where(OutboxEmail.subject.like("%cancelled%"))
             )
         ).all()
         assert sorted(to) == sorted(b.user.email for b in buyers[:2])
+    assert await drain_refunds(app) == 2
+    assert await drain_refunds(app) == 0  # sent once
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        sent = (await session.scalars(select(Refund))).all()
+        assert {r.status for r in sent} == {RefundStatus.succeeded}
+        refs = {r.provider_ref for r in sent}
+    ledger_refunds = simulated_ledger(app).refunded_by_ref()
+    assert sum(ledger_refunds.values()) >= 4800
+    assert all(refs)
     twice = await client.post(f"/api/v1/showtimes/{st.showtime_id}/cancel", headers=owner.headers)
     assert twice.status_code == 409

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from boxoffice.booking.models import Booking
 from boxoffice.db import transaction
 from boxoffice.notifications.models import OutboxEmail
-from boxoffice.payments.models import Payment
+from boxoffice.payments.models import Payment, PaymentStatus
 from tests.conftest import FrozenClock
 from tests.factories.booking import DECLINED_CARD, book_and_pay, hold, make_customer, pay
 from tests.factories.showtimes import make_showtime
@@ -52,7 +52,7 @@ async def test_paying_confirms_issues_tickets_and_emails_them(
         json={"method": "card", "card_number": "4242424242424242"},
         headers=alice.headers,
     )
-    assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
+    assert (again.status_code, again.json()["code"]) == (409, "already_paid")
 
 
 async def test_declined_payment_keeps_the_hold_with_one_grace_period(
@@ -256,35 +256,47 @@ async def test_idempotency_keys_are_forgotten_after_a_day(
     assert again.json()["reference"] != first.json()["reference"]
 
 
-async def test_a_charge_whose_booking_rolls_back_is_refunded(
+async def test_a_charge_whose_result_cannot_be_applied_is_reconciled_once(
     app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from boxoffice.booking import service
+    """Transaction 2 fails after the provider charged: the attempt was committed before the charge, so it
+    stays pending; the reconciliation sweep asks the provider and confirms it; a retry with the same
+    Idempotency-Key answers the confirmed booking and never charges again."""
+    from boxoffice.booking import payflow, settlement
     from boxoffice.booking.deps import context_for_app
     from boxoffice.errors import ServiceUnavailable
 
-    provider = context_for_app(app).provider
-    refunds: list[dict[str, object]] = []
-    real_refund, real_confirm = provider.refund, service.confirm
+    ctx = context_for_app(app)
+    charges: list[dict[str, object]] = []
+    real_charge, real_confirm = ctx.provider.charge, settlement.confirm
 
-    async def recording_refund(**kwargs: Any) -> Any:
-        refunds.append(kwargs)
-        return await real_refund(**kwargs)
+    async def recording_charge(**kwargs: Any) -> Any:
+        charges.append(kwargs)
+        return await real_charge(**kwargs)
 
-    async def broken_confirm(*args: Any, **kwargs: Any) -> None:
+    async def broken_confirm(*args: Any, **kwargs: Any) -> bool:
         raise ServiceUnavailable("The database went away.", code="database_unavailable")
 
-    monkeypatch.setattr(provider, "refund", recording_refund)
-    monkeypatch.setattr(service, "confirm", broken_confirm)
+    monkeypatch.setattr(ctx.provider, "charge", recording_charge)
+    monkeypatch.setattr(settlement, "confirm", broken_confirm)
     st = await make_showtime(app, rows=1, seats_per_row=4)
     alice = await make_customer(app)
     held = await hold(client, alice, st.showtime_id, st.seat_ids[:1])
-    failed = await pay(client, alice, held["reference"], expect=503)
-    assert failed["code"] == "database_unavailable"
-    await asyncio.gather(*service._compensations)
-    assert [r["amount"] for r in refunds] == [1200]
-    assert await count(app, Payment) == 0  # the payment record rolled back with the booking change
-    monkeypatch.setattr(service, "confirm", real_confirm)
-    paid = await pay(client, alice, held["reference"])
-    assert paid["status"] == "confirmed"
-    assert len(refunds) == 1  # a committed charge is never compensated
+    url = f"/api/v1/bookings/{held['reference']}/pay"
+    card = {"method": "card", "card_number": "4242424242424242"}
+    headers = {**alice.headers, "Idempotency-Key": "k-1"}
+    failed = await client.post(url, json=card, headers=headers)
+    assert (failed.status_code, failed.json()["code"]) == (503, "database_unavailable")
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        [attempt] = (await session.scalars(select(Payment))).all()
+        assert attempt.status == PaymentStatus.pending
+    monkeypatch.setattr(settlement, "confirm", real_confirm)
+    done = await payflow.reconcile(app.state.sessionmaker, ctx=ctx, older_than=timedelta(0))
+    assert done == {"succeeded": 1}
+    retry = await client.post(url, json=card, headers=headers)
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["status"] == "confirmed"
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert len(charges) == 1  # the provider was asked once; the reconciliation only looked it up
+    assert await count(app, Payment) == 1
+    assert await payflow.reconcile(app.state.sessionmaker, ctx=ctx, older_than=timedelta(0)) == {}

@@ -3,6 +3,7 @@ by the outbox sender), check-in once within its window."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import email
 import email.policy
@@ -114,10 +115,9 @@ def qr_of(code: str) -> set[tuple[int, int]]:
 
 
 async def delivered(app: FastAPI, row: OutboxEmail, reference: str) -> EmailMessage:
-    """The .eml the sender wrote for the confirmation email `row`."""
-    path = (
-        Path(app.state.settings.outbox_dir) / f"{row.id}-your-tickets-for-test-movie-{reference.lower()}.eml"
-    )
+    """The .eml the sender wrote for the email `row` (the confirmation or a seat change's)."""
+    outbox_dir = Path(app.state.settings.outbox_dir)
+    [path] = await asyncio.to_thread(lambda: list(outbox_dir.glob(f"{row.id}-*-{reference.lower()}.eml")))
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
@@ -173,10 +173,12 @@ async def test_the_email_carries_the_tickets_valid_when_it_is_sent(
     )
     assert changed.status_code == 200, changed.text
     old, new = ([t["code"] for t in b["tickets"]] for b in (booking, changed.json()))
-    assert await deliver_due(app) == 1
-    [row] = await outbox(app, to=alice.user.email)
-    message = await delivered(app, row, booking["reference"])
-    assert sorted(printed_tickets(message, booking["reference"], old + new)) == sorted(new)
+    assert await deliver_due(app) == 2  # the confirmation, then the new seats
+    confirmation, change = await outbox(app, to=alice.user.email)
+    assert change.subject.startswith("New seats for")
+    for row in (confirmation, change):
+        message = await delivered(app, row, booking["reference"])
+        assert sorted(printed_tickets(message, booking["reference"], old + new)) == sorted(new)
 
 
 async def test_a_booking_refunded_before_its_email_went_out_is_not_confirmed(

@@ -9,6 +9,8 @@ import httpx
 from fastapi import FastAPI
 
 from boxoffice.accounts.models import Role, User
+from boxoffice.payments.refunds import send_due_refunds
+from boxoffice.payments.simulated import Ledger, SimulatedProvider
 from tests.factories.accounts import auth_headers, make_user
 
 GOOD_CARD = "4242 4242 4242 4242"
@@ -59,3 +61,24 @@ async def book_and_pay(
     """A confirmed booking with tickets."""
     held = await hold(client, who, showtime_id, seat_ids)
     return await pay(client, who, held["reference"])
+
+
+def simulated_ledger(app: FastAPI) -> Ledger:
+    """The simulated provider's ledger of the app under test (charges, refunds, events, faults)."""
+    from boxoffice.booking.deps import context_for_app
+
+    provider = context_for_app(app).provider
+    assert isinstance(provider, SimulatedProvider)
+    return provider.ledger
+
+
+def charged_for(app: FastAPI, reference: str) -> list[dict[str, Any]]:
+    """The simulated provider's charges (any status) made for a booking reference."""
+    return [c for c in simulated_ledger(app).charges() if reference in c["metadata"].get("bookings", "")]
+
+
+async def drain_refunds(app: FastAPI) -> int:
+    """Run the refund worker once, as the app's background loop does; returns how many were sent."""
+    from boxoffice.booking.deps import context_for_app
+
+    return await send_due_refunds(app.state.sessionmaker, context_for_app(app).provider)

@@ -1,7 +1,9 @@
 """The Stripe provider against a stand-in Stripe API on loopback, and real signed webhooks.
 
-The stand-in speaks the part of Stripe's HTTP API the provider uses (PaymentIntents, refunds) and records
-every call; webhooks are signed exactly as Stripe signs them (`t=...,v1=HMAC-SHA256(secret, "t.payload")`).
+The stand-in speaks the part of Stripe's HTTP API the provider uses (PaymentIntents, refunds, PaymentIntent
+search), honours Idempotency-Key as Stripe does (a replay answers the first response, other parameters are a
+400 `idempotency_error`) and records every call; webhooks are signed exactly as Stripe signs them
+(`t=...,v1=HMAC-SHA256(secret, "t.payload")`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import threading
 import time
@@ -24,23 +27,103 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from boxoffice.config import Settings
 from boxoffice.db import transaction
 from boxoffice.main import create_app
 from boxoffice.payments.models import Payment, Refund, WebhookEvent
+from boxoffice.payments.providers import (
+    ChargeResult,
+    IdempotencyKeyReused,
+    PaymentDetails,
+    ProviderError,
+    RefundRefused,
+)
+from boxoffice.payments.stripe_provider import StripeProvider
 from tests.conftest import FrozenClock, make_settings, truncate_all
 from tests.factories.accounts import auth_headers
-from tests.factories.booking import Customer, hold, make_customer
+from tests.factories.booking import Customer, drain_refunds, hold, make_customer
 from tests.factories.showtimes import make_showtime
 
 WEBHOOK_SECRET = "whsec_" + secrets.token_hex(16)
 
 
 class StandIn:
-    """What the stand-in Stripe received."""
+    """What the stand-in Stripe received, and what it keeps (intents, idempotent answers)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, list[str]], str | None]] = []
         self.intents: dict[str, dict[str, Any]] = {}
+        self.failed_intents: dict[str, dict[str, Any]] = {}  # declined at confirmation
+        self.refunded: dict[str, int] = {}
+        self.answers: dict[str, tuple[tuple[Any, ...], int, dict[str, Any]]] = {}
+        self.replayed = 0
+        self.lock = threading.Lock()
+
+
+def _error(kind: str, message: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"error": {"type": kind, "code": code, "message": message, **extra}}
+
+
+def _intent_answer(state: StandIn, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    method = form["payment_method"][0]
+    intent_id = "pi_" + secrets.token_hex(8)
+    intent = {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": int(form["amount"][0]),
+        "currency": form["currency"][0],
+        "status": "succeeded",
+        "client_secret": intent_id + "_secret_x",
+        "latest_charge": None,
+        "metadata": {k[len("metadata[") : -1]: v[0] for k, v in form.items() if k.startswith("metadata[")},
+    }
+    if method == "pm_card_chargeDeclined":  # Stripe keeps the intent, waiting for another method
+        state.failed_intents[intent_id] = {**intent, "status": "requires_payment_method"}
+        return 402, _error(
+            "card_error",
+            "Your card was declined.",
+            "card_declined",
+            payment_intent=state.failed_intents[intent_id],
+        )
+    intent["status"] = "requires_action" if method == "pm_card_threeDSecure" else "succeeded"
+    state.intents[intent_id] = intent
+    return 200, intent
+
+
+def _refund_answer(state: StandIn, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
+    intent_id, amount = form["payment_intent"][0], int(form["amount"][0])
+    intent = state.intents.get(intent_id)
+    if intent is None:
+        return 404, _error(
+            "invalid_request_error", f"No such payment_intent: '{intent_id}'", "resource_missing"
+        )
+    left = intent["amount"] - state.refunded.get(intent_id, 0)
+    if left <= 0:
+        return 400, _error("invalid_request_error", "Already refunded.", "charge_already_refunded")
+    if amount > left:
+        return 400, _error("invalid_request_error", "Refund amount is too large.", "amount_too_large")
+    state.refunded[intent_id] = state.refunded.get(intent_id, 0) + amount
+    refund = {"id": "re_" + secrets.token_hex(8), "object": "refund", "amount": amount}
+    return 200, {**refund, "payment_intent": intent_id, "status": "succeeded"}
+
+
+def _search_answer(state: StandIn, query: str) -> tuple[int, dict[str, Any]]:
+    match = re.fullmatch(r"metadata\['attempt'\]:'((?:[^'\\]|\\.)*)'", query)
+    if match is None:
+        return 400, _error("invalid_request_error", f"unsupported search query {query!r}")
+    attempt = re.sub(r"\\(.)", r"\1", match.group(1))
+    found = [
+        i
+        for i in [*state.failed_intents.values(), *state.intents.values()]
+        if i["metadata"].get("attempt") == attempt
+    ]
+    return 200, {
+        "object": "search_result",
+        "data": found,
+        "has_more": False,
+        "next_page": None,
+        "url": "/v1/payment_intents/search",
+    }
 
 
 def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
@@ -48,60 +131,55 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, body: dict[str, Any]) -> None:
+        def _send(self, status: int, body: dict[str, Any], *, replayed: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Request-Id", "req_" + secrets.token_hex(6))
+            if replayed:
+                self.send_header("Idempotent-Replayed", "true")
             self.end_headers()
             self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            path, _, query = self.path.partition("?")
+            params = parse_qs(query)
+            state.calls.append((path, params, None))
+            if path == "/v1/payment_intents/search":
+                with state.lock:
+                    self._send(*_search_answer(state, params.get("query", [""])[0]))
+            else:
+                self._send(404, _error("invalid_request_error", "unknown path"))
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             form = parse_qs(self.rfile.read(length).decode())
-            state.calls.append((self.path, form, self.headers.get("Idempotency-Key")))
-            if self.path == "/v1/payment_intents":
-                method = form["payment_method"][0]
-                if method == "pm_card_chargeDeclined":
-                    self._send(
-                        402,
-                        {
-                            "error": {
-                                "type": "card_error",
-                                "code": "card_declined",
-                                "message": "Your card was declined.",
-                            }
-                        },
-                    )
+            key = self.headers.get("Idempotency-Key")
+            state.calls.append((self.path, form, key))
+            fingerprint = (self.path, tuple(sorted((k, tuple(v)) for k, v in form.items())))
+            with (
+                state.lock
+            ):  # Stripe: same key + same parameters -> the first answer; other parameters -> 400
+                if key is not None and key in state.answers:
+                    first, status, body = state.answers[key]
+                    if first != fingerprint:
+                        message = "Keys for idempotent requests can only be used with the same parameters."
+                        self._send(400, _error("idempotency_error", message))
+                        return
+                    state.replayed += 1
+                    self._send(status, body, replayed=True)
                     return
-                intent_id = "pi_" + secrets.token_hex(8)
-                status = "requires_action" if method == "pm_card_threeDSecure" else "succeeded"
-                intent = {
-                    "id": intent_id,
-                    "object": "payment_intent",
-                    "amount": int(form["amount"][0]),
-                    "currency": form["currency"][0],
-                    "status": status,
-                    "client_secret": intent_id + "_secret_x",
-                    "latest_charge": None,
-                    "metadata": {},
-                }
-                state.intents[intent_id] = intent
-                self._send(200, intent)
-            elif self.path == "/v1/refunds":
-                self._send(
-                    200,
-                    {
-                        "id": "re_" + secrets.token_hex(8),
-                        "object": "refund",
-                        "amount": int(form["amount"][0]),
-                        "payment_intent": form["payment_intent"][0],
-                        "status": "succeeded",
-                    },
-                )
-            else:
-                self._send(404, {"error": {"type": "invalid_request_error", "message": "unknown path"}})
+                if self.path == "/v1/payment_intents":
+                    status, body = _intent_answer(state, form)
+                elif self.path == "/v1/refunds":
+                    status, body = _refund_answer(state, form)
+                else:
+                    self._send(404, _error("invalid_request_error", "unknown path"))
+                    return
+                if key is not None:
+                    state.answers[key] = (fingerprint, status, body)
+                self._send(status, body)
 
     return Handler
 
@@ -264,8 +342,12 @@ async def test_success_after_the_seats_were_taken_is_refunded(
     await hold(sclient, bob, st.showtime_id, st.seat_ids[1:2])
     intent_id = next(iter(stand_in[1].intents))
     assert (await deliver(sclient, intent_event("succeeded", intent_id))).status_code == 200
+    assert [c for c in stand_in[1].calls if c[0] == "/v1/refunds"] == []  # owed: a job for the worker
+    assert await drain_refunds(stripe_app) == 1
+    assert await drain_refunds(stripe_app) == 0
     refunds = [c for c in stand_in[1].calls if c[0] == "/v1/refunds"]
     assert len(refunds) == 1
+    assert str(refunds[0][2]).startswith("bo_ref_")  # the job's own idempotency key
     assert refunds[0][1]["amount"] == ["2400"]
     assert refunds[0][1]["payment_intent"] == [intent_id]
     alice.headers = auth_headers(stripe_app, alice.user)
@@ -285,6 +367,7 @@ async def test_refund_on_cancel_goes_through_stripe(
     await stripe_pay(sclient, alice, held["reference"], "pm_card_visa")
     cancelled = await sclient.post(f"/api/v1/bookings/{held['reference']}/cancel", headers=alice.headers)
     assert cancelled.json()["status"] == "refunded"
+    assert await drain_refunds(stripe_app) == 1
     refunds = [c for c in stand_in[1].calls if c[0] == "/v1/refunds"]
     assert [r[1]["amount"] for r in refunds] == [["1200"]]
 
@@ -305,3 +388,99 @@ async def test_unsigned_or_tampered_webhooks_are_refused(
         headers["Stripe-Signature"] = f"t={ts},v1={sig}"
     response = await sclient.post("/api/v1/payments/webhooks/stripe", content=body, headers=headers)
     assert (response.status_code, response.json()["code"]) == (400, "invalid_signature")
+
+
+def _provider(base: str) -> StripeProvider:
+    return StripeProvider(Settings(stripe_secret_key="sk_test_" + secrets.token_hex(8), stripe_api_base=base))
+
+
+async def _charge(
+    provider: StripeProvider, key: str, method: str = "pm_card_visa", amount: int = 1200
+) -> ChargeResult:
+    return await provider.charge(
+        amount=amount,
+        currency="EUR",
+        details=PaymentDetails(payment_method=method),
+        idempotency_key=key,
+        description="2 seats",
+        metadata={"payment_id": "7", "attempt": key, "bookings": "BK1", "user_id": "3"},
+    )
+
+
+async def test_a_replayed_key_answers_the_first_charge_and_other_parameters_are_refused(
+    stand_in: tuple[str, StandIn],
+) -> None:
+    provider, state = _provider(stand_in[0]), stand_in[1]
+    first = await _charge(provider, "bo_pay_1")
+    assert first.status == "succeeded"
+    assert await _charge(provider, "bo_pay_1") == first
+    declined = await _charge(provider, "bo_pay_2", "pm_card_chargeDeclined")
+    assert declined.status == "declined"
+    assert declined.provider_ref in state.failed_intents
+    assert await _charge(provider, "bo_pay_2", "pm_card_chargeDeclined") == declined
+    with pytest.raises(IdempotencyKeyReused):
+        await _charge(provider, "bo_pay_1", amount=1300)
+    assert state.replayed == 2
+    assert len(state.intents) + len(state.failed_intents) == 2
+    assert [c[1]["metadata[attempt]"] for c in state.calls] == [["bo_pay_1"]] * 2 + [["bo_pay_2"]] * 2 + [
+        ["bo_pay_1"]
+    ]
+
+
+async def test_lookup_finds_the_intent_of_an_attempt(stand_in: tuple[str, StandIn]) -> None:
+    provider = _provider(stand_in[0])
+    made = {
+        "bo_pay_ok": await _charge(provider, "bo_pay_ok"),
+        "bo_pay_3ds": await _charge(provider, "bo_pay_3ds", "pm_card_threeDSecure"),
+        "bo_pay_no": await _charge(provider, "bo_pay_no", "pm_card_chargeDeclined"),
+    }
+    for key, charged in made.items():
+        found = await provider.lookup(idempotency_key=key, metadata={"attempt": key})
+        assert found is not None
+        assert (found.status, found.provider_ref) == (charged.status, charged.provider_ref)
+    pending = await provider.lookup(idempotency_key="bo_pay_3ds", metadata={})
+    assert pending is not None
+    assert pending.client_secret == made["bo_pay_3ds"].client_secret
+    assert await provider.lookup(idempotency_key="bo_pay_never", metadata={}) is None
+    assert await provider.lookup(idempotency_key="it's", metadata={}) is None  # quoted, not a broken query
+    searches = [c for c in stand_in[1].calls if c[0] == "/v1/payment_intents/search"]
+    assert searches[0][1]["query"] == ["metadata['attempt']:'bo_pay_ok'"]
+
+
+async def test_lookup_sees_a_pending_intent_that_completed(stand_in: tuple[str, StandIn]) -> None:
+    provider = _provider(stand_in[0])
+    charged = await _charge(provider, "bo_pay_late", "pm_card_threeDSecure")
+    assert charged.status == "pending"
+    assert charged.provider_ref is not None
+    stand_in[1].intents[charged.provider_ref]["status"] = "succeeded"  # the customer passed 3-D Secure
+    found = await provider.lookup(idempotency_key="bo_pay_late", metadata={})
+    assert found is not None
+    assert found.status == "succeeded"
+
+
+async def test_lookup_and_charge_without_stripe_raise_provider_error() -> None:
+    provider = _provider("http://127.0.0.1:9")  # discard port: nothing listens
+    with pytest.raises(ProviderError):
+        await provider.lookup(idempotency_key="bo_pay_x", metadata={})
+    with pytest.raises(ProviderError) as caught:
+        await _charge(provider, "bo_pay_x")
+    assert not isinstance(caught.value, IdempotencyKeyReused)
+
+
+async def test_refunds_replay_by_key_and_never_exceed_the_charge(stand_in: tuple[str, StandIn]) -> None:
+    provider, state = _provider(stand_in[0]), stand_in[1]
+    charged = await _charge(provider, "bo_pay_r", amount=1000)
+    assert charged.provider_ref is not None
+    ref = charged.provider_ref
+    first = await provider.refund(provider_ref=ref, amount=600, idempotency_key="bo_ref_1")
+    assert await provider.refund(provider_ref=ref, amount=600, idempotency_key="bo_ref_1") == first
+    with pytest.raises(IdempotencyKeyReused):
+        await provider.refund(provider_ref=ref, amount=500, idempotency_key="bo_ref_1")
+    with pytest.raises(RefundRefused):
+        await provider.refund(provider_ref=ref, amount=500, idempotency_key="bo_ref_2")
+    await provider.refund(provider_ref=ref, amount=400, idempotency_key="bo_ref_3")
+    with pytest.raises(RefundRefused):
+        await provider.refund(provider_ref=ref, amount=1, idempotency_key="bo_ref_4")
+    with pytest.raises(RefundRefused):
+        await provider.refund(provider_ref="pi_unknown", amount=1, idempotency_key="bo_ref_5")
+    assert state.refunded == {ref: 1000}

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.deps import CurrentUser
-from boxoffice.booking import attachments, export, presenters, queries, service
+from boxoffice.booking import attachments, export, payflow, presenters, queries, service
 from boxoffice.booking.deps import ContextDep
-from boxoffice.booking.idempotency import run_idempotent
+from boxoffice.booking.idempotency import render, run_idempotent
 from boxoffice.booking.models import BookingStatus
 from boxoffice.booking.schemas import MAX_ID, BookingCreate, BookingList, BookingRead, PaymentCreate
+from boxoffice.booking.settlement import PayOutcome
 from boxoffice.deps import SessionDep
 from boxoffice.kit.pagination import PageDep
 from boxoffice.payments.providers import PaymentDetails
@@ -28,7 +30,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     402: {"description": "Payment declined (the hold is kept until it expires)"},
     404: {"description": "No such booking (or not yours)"},
     409: {
-        "description": "seats_unavailable, hold_expired, invalid_state, sales_closed, idempotency_conflict"
+        "description": "seats_unavailable, hold_expired, sales_closed, already_paid, booking_cancelled, "
+        "payment_pending, idempotency_conflict"
     },
 }
 
@@ -146,27 +149,26 @@ async def pay_booking(
     idempotency_key: IdemKey = None,
 ) -> Response:
     """Charge the booking; confirmed with tickets, 402 declined (hold kept), 409 hold_expired."""
+    booking = await service.get_own_booking(session, user=user, reference=reference)
 
-    async def action() -> tuple[int, Any]:
-        outcome = await service.pay(
-            session,
-            ctx=ctx,
-            user=user,
-            reference=reference,
-            details=PaymentDetails(body.method, body.card_number, body.payment_method),
-            idempotency_key=idempotency_key,
-        )
-        booking = outcome.bookings[0]
+    async def present(session: AsyncSession, outcome: PayOutcome) -> tuple[int, Any]:
+        paid = outcome.bookings[0]
         if outcome.result.status == "declined":
-            return 402, declined_problem(outcome.result.message, booking.reference, booking.expires_at)
-        read = await presenters.booking_read(session, booking, client_secret=outcome.result.client_secret)
+            return 402, declined_problem(outcome.result.message, paid.reference, paid.expires_at)
+        read = await presenters.booking_read(session, paid, client_secret=outcome.result.client_secret)
         return (200 if outcome.result.status == "succeeded" else 202), read.model_dump(mode="json")
 
-    return await run_idempotent(
+    answer = await payflow.pay(
         session,
-        user_id=user.id,
-        key=idempotency_key,
-        scope=f"POST /bookings/{reference.upper()}/pay",
-        payload=body.model_dump(mode="json"),
-        action=action,
+        ctx=ctx,
+        user=user,
+        booking_ids=[booking.id],
+        details=PaymentDetails(body.method, body.card_number, body.payment_method),
+        idem=payflow.idem_request(
+            idempotency_key,
+            scope=f"POST /bookings/{reference.upper()}/pay",
+            payload=body.model_dump(mode="json"),
+        ),
+        present=present,
     )
+    return render(answer.status, answer.body, replayed=answer.replayed)

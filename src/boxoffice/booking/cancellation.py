@@ -8,17 +8,18 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.models import Role, User
-from boxoffice.audit.service import log_action
-from boxoffice.booking import notify, queries
+from boxoffice.booking import notify, queries, transitions
 from boxoffice.booking import repository as repo
 from boxoffice.booking.deps import BookingContext
 from boxoffice.booking.models import Booking, BookingStatus
 from boxoffice.booking.policy import Quote, policy_for
 from boxoffice.booking.service import busy_guard
+from boxoffice.booking.transitions import Event
 from boxoffice.config import get_settings
 from boxoffice.errors import Conflict
 from boxoffice.kit.clock import utc_now
 from boxoffice.payments import service as payments
+from boxoffice.showtimes.models import Showtime
 from boxoffice.showtimes.service import cancel_showtime as close_showtime
 from boxoffice.showtimes.service import get_showtime_for_staff, load_showtime_context
 
@@ -70,40 +71,43 @@ async def cancel_booking(
     full_refund: bool = False,
     reason: str = "cancelled",
     email: bool = True,
+    locked: Showtime | None = None,
 ) -> int:
-    """Cancel a held booking or refund a confirmed one; seats are free at once. Returns the refund."""
+    """Cancel a held booking or refund a confirmed one (locked and re-checked first; the refund is owed
+    as a durable job); seats are free at once. Returns the refund. `locked`: the caller holds the
+    showtime's lock and the booking's already (a showtime cancel)."""
+    if locked is None:
+        [booking], showtimes = await transitions.lock(session, [booking.id])
+        showtime = showtimes[booking.showtime_id]
+    else:
+        showtime = locked
+    now = utc_now()
+    was = booking.status
+    event = Event.refund if was == BookingStatus.confirmed else Event.cancel
+    transitions.target(booking, event, showtime=showtime, now=now)  # 409 before anything is written
     if actor is not None and not full_refund:
         result, _ = await quote(session, user=actor, booking=booking)
     else:
         paid = await payments.amount_paid(session, booking_id=booking.id)
         result = Quote(True, 100, paid, "Full refund.")
-    if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
-        raise Conflict(
-            f"The booking is {booking.status.value}; it cannot be cancelled.", code="invalid_state"
-        )
     if not result.allowed:
         raise Conflict(result.reason, code="cancellation_closed")
-    was = booking.status
     refund = 0
-    if was == BookingStatus.confirmed:
-        refund = await payments.refund_booking(
-            session, provider=ctx.provider, booking_id=booking.id, amount=result.refund, reason=reason
+    if event == Event.refund:
+        refund = await payments.queue_refund(
+            session, booking_id=booking.id, amount=result.refund, reason=reason
         )
+        await repo.add_refunded(session, booking=booking, amount=refund)
         await repo.void_tickets(session, booking.id)
-        booking.status = BookingStatus.refunded
-        booking.refunded_amount += refund
-    else:
-        booking.status = BookingStatus.cancelled
-    booking.closed_at = utc_now()
     await _release(session, ctx=ctx, booking=booking)
-    await session.flush()
-    await log_action(
+    await transitions.move(
         session,
-        action=f"booking.{booking.status.value}",
+        booking,
+        event,
+        showtime=showtime,
+        now=now,
         actor_id=actor.id if actor is not None else None,
-        subject_type="booking",
-        subject_id=booking.reference,
-        data={"from": was.value, "refund": refund, "percent": result.percent, "reason": reason},
+        data={"refund": refund, "percent": result.percent, "reason": reason},
     )
     customer = await repo.get_user(session, booking.user_id)
     if email and was == BookingStatus.confirmed and customer is not None and customer.deleted_at is None:
@@ -124,7 +128,7 @@ async def cancel_by_reference(
     session: AsyncSession, *, ctx: BookingContext, user: User, reference: str
 ) -> tuple[Booking, int]:
     """The caller cancels a booking it may see (customers per the policy, staff with a full refund)."""
-    booking = await queries.get_visible_booking(session, user=user, reference=reference, lock=True)
+    booking = await queries.get_visible_booking(session, user=user, reference=reference)
     refund = await cancel_booking(
         session,
         ctx=ctx,
@@ -149,14 +153,28 @@ class ShowtimeCancellation:
 async def cancel_showtime(
     session: AsyncSession, *, ctx: BookingContext, actor: User, showtime_id: int
 ) -> ShowtimeCancellation:
-    """Cancel the showtime, refund every buyer in full and email them; held bookings are released."""
+    """Cancel the showtime, refund every buyer in full and email them; held bookings are released.
+
+    The showtime row is updated first: its lock makes payments in flight wait (they share-lock it), and
+    a payment that lands later finds it cancelled and is refunded. Then every live booking is locked in
+    id order and re-read; the refunds are owed as jobs, sent by the refund worker after the commit.
+    """
     showtime = await get_showtime_for_staff(session, showtime_id=showtime_id, user=actor)
     await close_showtime(session, showtime=showtime, actor=actor)
+    live = await repo.live_bookings_of_showtime(session, showtime_id)
     cancelled = refunded = total = 0
-    for booking in await repo.live_bookings_of_showtime(session, showtime_id):
+    for booking in await transitions.lock_bookings(session, [b.id for b in live]):
+        if booking.status not in (BookingStatus.held, BookingStatus.confirmed):
+            continue  # changed before we got the lock
         was = booking.status
         total += await cancel_booking(
-            session, ctx=ctx, actor=actor, booking=booking, full_refund=True, reason="showtime_cancelled"
+            session,
+            ctx=ctx,
+            actor=actor,
+            booking=booking,
+            full_refund=True,
+            reason="showtime_cancelled",
+            locked=showtime,
         )
         if was == BookingStatus.confirmed:
             refunded += 1

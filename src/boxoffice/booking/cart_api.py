@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.deps import CurrentUser
-from boxoffice.booking import cart, presenters
+from boxoffice.booking import cart, payflow, presenters
 from boxoffice.booking.api import PROBLEM_RESPONSES, declined_problem
 from boxoffice.booking.deps import ContextDep
-from boxoffice.booking.idempotency import run_idempotent
+from boxoffice.booking.idempotency import render
 from boxoffice.booking.schemas import BookingRead, CartRead, PaymentCreate
+from boxoffice.booking.settlement import PayOutcome
 from boxoffice.deps import SessionDep
 from boxoffice.kit.money import Money
 from boxoffice.payments.providers import PaymentDetails
@@ -49,14 +51,7 @@ async def checkout(
 ) -> Response:
     """One payment for every held booking, all or nothing."""
 
-    async def action() -> tuple[int, Any]:
-        outcome = await cart.checkout(
-            session,
-            ctx=ctx,
-            user=user,
-            details=PaymentDetails(body.method, body.card_number, body.payment_method),
-            idempotency_key=idempotency_key,
-        )
+    async def present(session: AsyncSession, outcome: PayOutcome) -> tuple[int, Any]:
         if outcome.result.status == "declined":
             first = outcome.bookings[0]
             return 402, declined_problem(outcome.result.message, None, first.expires_at)
@@ -71,14 +66,19 @@ async def checkout(
         ]
         return (200 if outcome.result.status == "succeeded" else 202), reads
 
-    return await run_idempotent(
-        session,
-        user_id=user.id,
-        key=idempotency_key,
-        scope="POST /cart/checkout",
-        payload=body.model_dump(mode="json"),
-        action=action,
+    idem = payflow.idem_request(
+        idempotency_key, scope="POST /cart/checkout", payload=body.model_dump(mode="json")
     )
+    answer = await payflow.pay(
+        session,
+        ctx=ctx,
+        user=user,
+        booking_ids=await cart.checkout_ids(session, user=user),
+        details=PaymentDetails(body.method, body.card_number, body.payment_method),
+        idem=idem,
+        present=present,
+    )
+    return render(answer.status, answer.body, replayed=answer.replayed)
 
 
 @router.delete("/cart", status_code=204, summary="Release every hold")

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from boxoffice.accounts.models import Role, User
 from boxoffice.audit.service import log_action
 from boxoffice.booking import repository as repo
+from boxoffice.booking import transitions
 from boxoffice.booking.models import Booking, Ticket, TicketStatus
 from boxoffice.booking.tickets import verify_ticket
+from boxoffice.booking.transitions import Event
 from boxoffice.errors import Conflict, NotFound
 from boxoffice.kit.clock import utc_now
 
@@ -41,14 +43,21 @@ async def check_in(
     cinema = None if showtime is None else await repo.get_cinema(session, showtime.cinema_id)
     if showtime is None or cinema is None or (actor.role != Role.admin and cinema.owner_id != actor.id):
         raise _invalid()
-    booking = await repo.get_booking_by_id(session, ticket.booking_id)
-    if booking is None:
+    found = await repo.get_booking_by_id(session, ticket.booking_id)
+    if found is None:
         raise _invalid()
+    [booking], showtimes = await transitions.lock(session, [found.id])  # a refund in flight finishes first
+    showtime = showtimes[booking.showtime_id]
     if showtime_id is not None and showtime_id != ticket.showtime_id:
         raise Conflict("This ticket is for another showtime.", code="wrong_showtime")
+    ticket = await repo.get_ticket(session, ticket.id)
+    if ticket is None or ticket.status == TicketStatus.void:
+        raise _invalid()
     if ticket.status == TicketStatus.used:
         raise Conflict("This ticket was already admitted.", code="already_admitted")
     now = utc_now()
+    if not transitions.allows(booking, Event.admit, showtime=showtime, now=now):
+        raise _invalid()
     if now < showtime.starts_at - OPENS_BEFORE:
         raise Conflict("Check-in opens 60 minutes before the start.", code="checkin_not_open")
     if now > showtime.ends_at:

@@ -3,7 +3,8 @@
 The record is inserted before the work, in the request's own transaction: a concurrent duplicate blocks on
 the unique (user, scope, key) index until the first commits (PostgreSQL) or queues behind its write lock
 (SQLite, `BEGIN IMMEDIATE`), then finds the stored answer. If the first request fails, its transaction,
-record included, rolls back, so a retry runs afresh (nothing was done).
+record included, rolls back, so a retry runs afresh (nothing was done). Payments commit their record with
+the attempt before the provider is called (booking/payflow.py): a retry then learns the attempt's fate.
 """
 
 from __future__ import annotations
@@ -27,19 +28,61 @@ MAX_KEY = 200
 Action = Callable[[], Awaitable[tuple[int, Any]]]
 
 
-def _render(status: int, body: Any) -> Response:
+def render(status: int, body: Any, *, replayed: bool = False) -> Response:
+    """The HTTP answer of a stored (status, body); replays say so in `Idempotent-Replayed`."""
     media = PROBLEM_JSON if status >= 400 else "application/json"
-    return Response(orjson.dumps(body), status_code=status, media_type=media)
-
-
-def _check(record: IdempotencyRecord, request_hash: str) -> Response:
-    if record.request_hash != request_hash:
-        raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_conflict")
-    if record.status_code is None:
-        raise Conflict("The first request with this key is still running.", code="idempotency_in_progress")
-    response = _render(record.status_code, record.response_body)
-    response.headers["Idempotent-Replayed"] = "true"
+    response = Response(orjson.dumps(body), status_code=status, media_type=media)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def normalise_key(key: str) -> str:
+    """The key as stored; 400 `invalid_idempotency_key` for an empty, over-long or non-ASCII one."""
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isascii():
+        raise BadRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY} ASCII characters.", code="invalid_idempotency_key"
+        )
+    return key
+
+
+def fingerprint(payload: Any) -> str:
+    """The hash of a request body: the same key with another body is a conflict."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def find(
+    session: AsyncSession, *, user_id: int, scope: str, key: str, request_hash: str
+) -> IdempotencyRecord | None:
+    """The record of an earlier request with this key; 409 `idempotency_conflict` for another body."""
+    record = await repo.get_idempotency(session, user_id=user_id, scope=scope, key=key)
+    if record is not None and record.request_hash != request_hash:
+        raise Conflict("This Idempotency-Key was used with a different request.", code="idempotency_conflict")
+    return record
+
+
+async def reserve(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    scope: str,
+    key: str,
+    request_hash: str,
+) -> IdempotencyRecord | None:
+    """Insert the in-progress record; None when a concurrent request with the key inserted it first."""
+    record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=request_hash)
+    try:
+        async with session.begin_nested():
+            session.add(record)
+            await session.flush()
+    except IntegrityError:
+        return None
+    return record
+
+
+def _in_progress() -> Conflict:
+    return Conflict("The first request with this key is still running.", code="idempotency_in_progress")
 
 
 async def run_idempotent(
@@ -48,30 +91,26 @@ async def run_idempotent(
     """Run `action` once per (user, scope, key); replay its stored (status, body) for repeats."""
     if key is None:
         status, body = await action()
-        return _render(status, body)
-    key = key.strip()
-    if not key or len(key) > MAX_KEY or not key.isascii():
-        raise BadRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY} ASCII characters.", code="invalid_idempotency_key"
-        )
-    request_hash = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    existing = await repo.get_idempotency(session, user_id=user_id, scope=scope, key=key)
-    if existing is not None:
-        return _check(existing, request_hash)
-    record = IdempotencyRecord(user_id=user_id, scope=scope, key=key, request_hash=request_hash)
-    try:
-        async with session.begin_nested():
-            session.add(record)
-            await session.flush()
-    except IntegrityError:
-        existing = await repo.get_idempotency(session, user_id=user_id, scope=scope, key=key)
-        if existing is None:
-            raise Conflict(
-                "A concurrent request with this key failed; retry.", code="idempotency_in_progress"
-            ) from None
-        return _check(existing, request_hash)
+        return render(status, body)
+    key = normalise_key(key)
+    request_hash = fingerprint(payload)
+    record = None
+    existing = await find(session, user_id=user_id, scope=scope, key=key, request_hash=request_hash)
+    if existing is None:
+        record = await reserve(session, user_id=user_id, scope=scope, key=key, request_hash=request_hash)
+        if record is None:
+            existing = await find(session, user_id=user_id, scope=scope, key=key, request_hash=request_hash)
+            if existing is None:
+                raise Conflict(
+                    "A concurrent request with this key failed; retry.", code="idempotency_in_progress"
+                )
+    if record is None:
+        assert existing is not None
+        if existing.status_code is None:
+            raise _in_progress()
+        return render(existing.status_code, existing.response_body, replayed=True)
     status, body = await action()
     record.status_code = status
     record.response_body = body
     await session.flush()
-    return _render(status, body)
+    return render(status, body)

@@ -104,6 +104,40 @@ async def email_confirmation(
     )
 
 
+async def email_seats_changed(
+    session: AsyncSession,
+    *,
+    to: str,
+    name: str,
+    booking: Booking,
+    old_seats: Sequence[str],
+    charged: int,
+    refunded: int,
+    ctx: ShowtimeContext,
+) -> None:
+    """Tell the customer their new seats, with the new tickets attached (rendered when sent)."""
+    await queue_email(
+        session,
+        to=to,
+        subject=f"New seats for {ctx.movie.title} ({booking.reference})",
+        template="booking_seats_changed",
+        context={
+            "name": name,
+            "reference": booking.reference,
+            "movie": ctx.movie.title,
+            "cinema": ctx.cinema.name,
+            "screen": ctx.screen.name,
+            "starts": ctx.local(ctx.showtime.starts_at).strftime("%A %d %B %Y, %H:%M"),
+            "old_seats": ", ".join(old_seats),
+            "seats": ", ".join(f"{i.row}{i.number}" for i in booking.items),
+            "charged": fmt(charged, booking.currency) if charged else "",
+            "refunded": fmt(refunded, booking.currency) if refunded else "",
+            "total": fmt(booking.total_amount, booking.currency),
+        },
+        deferred=[(TICKETS_ATTACHMENT, {"booking_id": booking.id})],
+    )
+
+
 async def email_refund(
     session: AsyncSession,
     *,

@@ -6,7 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.booking import repository as repo
 from boxoffice.booking.models import Booking, BookingStatus
-from boxoffice.booking.schemas import BookingRead, PaymentRead, SeatRead, ShowtimeBrief, TicketRead
+from boxoffice.booking.schemas import (
+    BookingRead,
+    PaymentRead,
+    RefundRead,
+    SeatRead,
+    ShowtimeBrief,
+    TicketRead,
+)
 from boxoffice.booking.service import CONTEXTS_KEY, FRESH_KEY
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.money import Money
@@ -59,6 +66,11 @@ async def booking_read(
     )
     fresh = booking.id in session.info.get(FRESH_KEY, ())  # created in this request: nothing paid yet
     pays = [] if fresh else await pay_repo.payments_for_booking(session, booking.id)
+    refunds = (
+        []
+        if fresh or not booking.refunded_amount
+        else await pay_repo.refunds_for_booking(session, booking.id)
+    )
     email = None
     if include_email:
         owner = await repo.get_user(session, booking.user_id)
@@ -101,6 +113,7 @@ async def booking_read(
             PaymentRead(
                 id=p.id,
                 provider=p.provider,
+                purpose=p.purpose.value,
                 status=p.status.value,
                 amount=Money(amount=p.amount, currency=p.currency),
                 refunded=Money(amount=p.refunded_amount, currency=p.currency),
@@ -108,6 +121,16 @@ async def booking_read(
                 created_at=p.created_at,
             )
             for p in pays
+        ],
+        refunds=[
+            RefundRead(
+                amount=Money(amount=r.amount, currency=cur),
+                status=r.status.value,
+                reason=r.reason,
+                created_at=r.created_at,
+                completed_at=r.completed_at,
+            )
+            for r in refunds
         ],
         customer_email=email,
         payment_client_secret=client_secret,

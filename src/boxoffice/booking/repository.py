@@ -250,6 +250,32 @@ async def release_seats(
     return [row[0] for row in result.all()]
 
 
+async def release_held_seats(
+    session: AsyncSession, *, showtime_id: int, booking_id: int, seat_ids: Sequence[int]
+) -> list[int]:
+    """Free the seats of `seat_ids` that are held (not sold) for the booking; returns those released."""
+    target = and_(
+        ShowtimeSeat.showtime_id == showtime_id,
+        ShowtimeSeat.booking_id == booking_id,
+        ShowtimeSeat.status == SeatStatus.held,
+        ShowtimeSeat.seat_id.in_(seat_ids),
+    )
+    result = await session.execute(
+        update(ShowtimeSeat)
+        .where(_target(session, target))
+        .values(
+            status=SeatStatus.available,
+            booking_id=None,
+            holder_id=None,
+            hold_expires_at=None,
+            version=ShowtimeSeat.version + 1,
+        )
+        .returning(ShowtimeSeat.seat_id)
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
+
+
 async def sweep_expired_seats(
     session: AsyncSession, *, now: datetime, limit: int = 1000
 ) -> list[tuple[int, int]]:
@@ -288,7 +314,8 @@ async def expired_held_bookings(
         .limit(limit)
     )
     if _is_postgres(session):  # never wait on a booking locked by a payment (no lock-order deadlock)
-        stmt = stmt.with_for_update(skip_locked=True)
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
+    stmt = stmt.options(selectinload(Booking.items)).execution_options(populate_existing=True)
     rows = await session.scalars(stmt)
     return rows.all()
 
@@ -407,14 +434,27 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await session.get(Ticket, ticket_id, populate_existing=True)
 
 
-async def void_tickets(session: AsyncSession, booking_id: int) -> None:
-    """Void every live ticket of the booking (their codes stop working)."""
+async def void_tickets(
+    session: AsyncSession, booking_id: int, *, seat_ids: Sequence[int] | None = None
+) -> None:
+    """Void the live tickets of the booking (all, or those of `seat_ids`): their codes stop working."""
+    where = and_(Ticket.booking_id == booking_id, Ticket.status == TicketStatus.valid)
+    if seat_ids is not None:
+        where = and_(where, Ticket.seat_id.in_(seat_ids))
     await session.execute(
         update(Ticket)
-        .where(Ticket.booking_id == booking_id, Ticket.status == TicketStatus.valid)
+        .where(where)
         .values(status=TicketStatus.void)
         .execution_options(synchronize_session=False)
     )
+
+
+async def admitted_seats(session: AsyncSession, booking_id: int) -> set[int]:
+    """The seats of the booking whose ticket was already used at the door."""
+    rows = await session.scalars(
+        select(Ticket.seat_id).where(Ticket.booking_id == booking_id, Ticket.status == TicketStatus.used)
+    )
+    return set(rows.all())
 
 
 async def admit_ticket(session: AsyncSession, *, ticket_id: int, now: datetime, by: int) -> bool:
@@ -427,6 +467,20 @@ async def admit_ticket(session: AsyncSession, *, ticket_id: int, now: datetime, 
         .execution_options(synchronize_session=False)
     )
     return result.first() is not None
+
+
+async def add_refunded(session: AsyncSession, *, booking: Booking, amount: int) -> None:
+    """`refunded_amount += amount` in SQL (never read-modify-write in Python); the object follows."""
+    if amount == 0:
+        return
+    new = await session.scalar(
+        update(Booking)
+        .where(Booking.id == booking.id)
+        .values(refunded_amount=Booking.refunded_amount + amount)
+        .returning(Booking.refunded_amount)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(booking, "refunded_amount", int(new or 0))
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
@@ -446,6 +500,25 @@ async def get_idempotency(
             IdempotencyRecord.key == key,
         )
         .execution_options(populate_existing=True)
+    )
+
+
+async def store_idempotent_answer(session: AsyncSession, *, payment_id: int, status: int, body: Any) -> None:
+    """Store the answer of the request that started the attempt (replayed to its retries)."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.payment_id == payment_id, IdempotencyRecord.status_code.is_(None))
+        .values(status_code=status, response_body=body)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def forget_idempotency_of_payment(session: AsyncSession, *, payment_id: int) -> None:
+    """Drop the record of a request whose attempt never reached the provider (a retry runs afresh)."""
+    await session.execute(
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.payment_id == payment_id, IdempotencyRecord.status_code.is_(None))
+        .execution_options(synchronize_session=False)
     )
 
 

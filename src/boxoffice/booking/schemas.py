@@ -101,12 +101,24 @@ class PaymentRead(BaseModel):
     """A payment of the booking (never a card number; at most its last four digits)."""
 
     id: int
+    method: str = "card"
     provider: str
-    status: str
+    purpose: str = "booking"  # booking | seat_change
+    status: str  # pending | succeeded | declined | refunded
     amount: Money
     refunded: Money
     card_last4: str | None
     created_at: datetime
+
+
+class RefundRead(BaseModel):
+    """Money owed back on the booking: `pending` until the provider confirms it, then `succeeded`."""
+
+    amount: Money
+    status: str  # pending | succeeded | failed
+    reason: str  # customer_cancelled, staff_cancelled, showtime_cancelled, seat_change, late_payment, ...
+    created_at: datetime
+    completed_at: datetime | None
 
 
 class ShowtimeBrief(BaseModel):
@@ -139,6 +151,7 @@ class BookingRead(BaseModel):
     refunded: Money
     tickets: list[TicketRead]
     payments: list[PaymentRead]
+    refunds: list[RefundRead] = []
     customer_email: str | None = None
     payment_client_secret: str | None = None
 

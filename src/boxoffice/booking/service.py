@@ -1,4 +1,4 @@
-"""The booking core: hold seats (one conditional claim), pay, confirm and issue tickets.
+"""The booking core: hold seats (one conditional claim) and issue tickets (paying: payflow.py).
 
 A hold refuses seats already taken from a plain read, then claims the rest with one conditional statement
 (`repository.claim_seats`: `UPDATE ... WHERE free RETURNING`, rows locked in seat order on PostgreSQL); when
@@ -8,16 +8,12 @@ claimed. See docs/booking.md.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import logging
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,14 +24,12 @@ from boxoffice.booking import repository as repo
 from boxoffice.booking.deps import BookingContext
 from boxoffice.booking.models import Booking, BookingStatus, Ticket
 from boxoffice.booking.tickets import TicketClaims, sign_ticket
+from boxoffice.booking.transitions import sales_open
 from boxoffice.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.ids import new_reference
 from boxoffice.kit.metrics import BUSINESS_EVENTS
-from boxoffice.payments import service as payments
-from boxoffice.payments.models import Payment
-from boxoffice.payments.providers import ChargeResult, PaymentDetails, PaymentProvider, ProviderError
-from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat, ShowtimeStatus
+from boxoffice.showtimes.models import SeatStatus, Showtime, ShowtimeSeat
 from boxoffice.showtimes.service import find_best_seats, load_showtime_context
 
 log = logging.getLogger("boxoffice.booking")
@@ -66,11 +60,11 @@ def seats_unavailable(taken: Sequence[int]) -> Conflict:
     )
 
 
-def _check_open(showtime: Showtime, now: datetime) -> None:
-    if showtime.status == ShowtimeStatus.cancelled:
-        raise Conflict("The showtime is cancelled.", code="sales_closed")
-    if now >= showtime.sales_close_at:
-        raise Conflict("Sales for this showtime have closed.", code="sales_closed")
+def check_open(showtime: Showtime, now: datetime) -> None:
+    """409 `sales_closed` unless the showtime is on sale now (`transitions.sales_open`)."""
+    why = sales_open(showtime, now)
+    if why is not None:
+        raise Conflict(why, code="sales_closed")
 
 
 class _ShortClaimError(Exception):
@@ -219,7 +213,7 @@ async def create_hold(
     session.info.setdefault(CONTEXTS_KEY, {})[showtime_id] = sctx
     showtime = sctx.showtime
     now = utc_now()
-    _check_open(showtime, now)
+    check_open(showtime, now)
     expires = now + timedelta(minutes=settings.hold_minutes)
     # By count, a lost race picks the next best block (the savepoint undoes the attempt and its locks).
     attempts = COUNT_ATTEMPTS if seat_ids is None else 1
@@ -265,50 +259,10 @@ def is_live_hold(booking: Booking, now: datetime) -> bool:
     return booking.status == BookingStatus.held and booking.expires_at > now
 
 
-async def secure_for_payment(
-    session: AsyncSession, *, ctx: BookingContext, booking: Booking, now: datetime
-) -> None:
-    """Make sure the booking's seats are ours while the payment runs.
-
-    A live hold gets its one grace period (never shortened, never granted twice). An expired hold is
-    re-claimed when its seats are still free (a late payment), else 409 `hold_expired`.
-    """
-    if booking.status not in (BookingStatus.held, BookingStatus.expired):
-        raise Conflict(f"The booking is {booking.status.value}; it cannot be paid.", code="invalid_state")
-    live = is_live_hold(booking, now)
-    grace = timedelta(minutes=ctx.settings.payment_grace_minutes)
-    if live and booking.grace_used:
-        return
-    new_expiry = max(booking.expires_at, now + grace) if live else now + grace
-    ids = [i.seat_id for i in booking.items]
-    try:
-        got = await repo.reclaim_hold(
-            session,
-            showtime_id=booking.showtime_id,
-            seat_ids=ids,
-            booking_id=booking.id,
-            holder_id=booking.user_id,
-            hold_expires_at=new_expiry,
-            now=now,
-        )
-    except DBAPIError as exc:
-        raise (busy_guard(exc) or exc) from exc
-    if len(got) != len(ids):
-        raise Conflict(
-            "The hold expired and some of its seats were taken by someone else; nothing was charged.",
-            code="hold_expired",
-            extra={"seats": sorted(set(ids) - set(got))},
-        )
-    if not live:
-        notify.publish_seats(session, ctx.events, booking.showtime_id, [(s, "held") for s in ids])
-    booking.status = BookingStatus.held
-    booking.expires_at = new_expiry
-    booking.grace_used = True
-    await session.flush()
-
-
-async def issue_tickets(session: AsyncSession, *, ctx: BookingContext, booking: Booking) -> list[Ticket]:
-    """One signed ticket per seat of the booking."""
+async def issue_tickets(
+    session: AsyncSession, *, ctx: BookingContext, booking: Booking, seat_ids: Sequence[int] | None = None
+) -> list[Ticket]:
+    """One signed ticket per seat of the booking (or per seat of `seat_ids` only, after a seat change)."""
     tickets = [
         Ticket(
             booking_id=booking.id,
@@ -319,6 +273,7 @@ async def issue_tickets(session: AsyncSession, *, ctx: BookingContext, booking: 
             price=item.price,
         )
         for item in booking.items
+        if seat_ids is None or item.seat_id in seat_ids
     ]
     session.add_all(tickets)
     await session.flush()
@@ -328,163 +283,3 @@ async def issue_tickets(session: AsyncSession, *, ctx: BookingContext, booking: 
         )
     await session.flush()
     return tickets
-
-
-async def confirm(
-    session: AsyncSession, *, ctx: BookingContext, booking: Booking, actor_id: int | None
-) -> None:
-    """Sell the booking's held seats, issue tickets, write the audit entry and queue the email."""
-    sold = await repo.sell_seats(session, showtime_id=booking.showtime_id, booking_id=booking.id)
-    expected = {i.seat_id for i in booking.items}
-    if set(sold) != expected:  # cannot happen after secure_for_payment; refuse rather than oversell
-        raise Conflict("The booking's seats are not all held any more.", code="hold_expired")
-    now = utc_now()
-    booking.status = BookingStatus.confirmed
-    booking.confirmed_at = now
-    await session.flush()
-    tickets = await issue_tickets(session, ctx=ctx, booking=booking)
-    await log_action(
-        session,
-        action="booking.confirmed",
-        actor_id=actor_id,
-        subject_type="booking",
-        subject_id=booking.reference,
-        data={"total": booking.total_amount, "currency": booking.currency, "tickets": len(tickets)},
-    )
-    notify.publish_seats(session, ctx.events, booking.showtime_id, [(s, "sold") for s in sorted(sold)])
-    customer = await repo.get_user(session, booking.user_id)
-    if customer is not None and customer.deleted_at is None:
-        sctx = await load_showtime_context(session, showtime_id=booking.showtime_id)
-        await notify.email_confirmation(
-            session, to=customer.email, name=customer.full_name, booking=booking, tickets=tickets, ctx=sctx
-        )
-    BUSINESS_EVENTS.labels("confirmed").inc()
-
-
-_compensations: set[asyncio.Task[None]] = set()
-
-
-async def _compensate(provider: PaymentProvider, provider_ref: str, amount: int) -> None:
-    try:
-        await provider.refund(
-            provider_ref=provider_ref, amount=amount, idempotency_key=f"compensate-{provider_ref}"
-        )
-        log.warning("charge %s refunded: its booking transaction rolled back", provider_ref)
-    except Exception:
-        log.exception("charge %s could not be refunded after a rollback: refund it by hand", provider_ref)
-
-
-def refund_if_rolled_back(
-    session: AsyncSession, *, provider: PaymentProvider, provider_ref: str, amount: int
-) -> None:
-    """Give the money back if the transaction that recorded this charge does not commit.
-
-    The charge happens inside the request's transaction; if anything after it fails (confirming, the
-    commit itself), the customer must not pay for nothing.
-    """
-    state = {"settled": False}
-
-    def committed(_session: Any) -> None:
-        state["settled"] = True
-
-    def rolled_back(_session: Any) -> None:
-        if state["settled"]:
-            return
-        state["settled"] = True
-        task = asyncio.get_running_loop().create_task(_compensate(provider, provider_ref, amount))
-        _compensations.add(task)
-        task.add_done_callback(_compensations.discard)
-
-    event.listen(session.sync_session, "after_commit", committed, once=True)
-    event.listen(session.sync_session, "after_rollback", rolled_back, once=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class PayOutcome:
-    """What a payment attempt did: the bookings, the payment record and the provider's answer."""
-
-    bookings: list[Booking]
-    payment: Payment
-    result: ChargeResult
-
-
-async def charge_and_confirm(
-    session: AsyncSession,
-    *,
-    ctx: BookingContext,
-    user: User,
-    bookings: list[Booking],
-    details: PaymentDetails,
-    idempotency_key: str | None,
-) -> PayOutcome:
-    """Charge the bookings (already secured) in one payment; confirm them when the charge succeeds."""
-    currencies = {b.currency for b in bookings}
-    if len(currencies) != 1:
-        raise Conflict("Bookings in different currencies cannot be paid together.", code="mixed_currencies")
-    currency = currencies.pop()
-    amount = sum(b.total_amount for b in bookings)
-    key = f"pay-{user.id}-{idempotency_key or secrets.token_hex(12)}"
-    try:
-        result = await ctx.provider.charge(
-            amount=amount,
-            currency=currency,
-            details=details,
-            idempotency_key=key,
-            description="boxoffice " + " ".join(b.reference for b in bookings),
-            metadata={"bookings": ",".join(b.reference for b in bookings), "user_id": str(user.id)},
-        )
-    except ProviderError as exc:
-        log.warning("payment provider error: %s", exc)
-        raise ServiceUnavailable(
-            "The payment provider is unavailable; nothing was charged, please retry.",
-            code="payment_provider_unavailable",
-        ) from exc
-    payment = await payments.record_charge(
-        session,
-        user_id=user.id,
-        provider=ctx.provider,
-        result=result,
-        currency=currency,
-        allocations=[(b.id, b.total_amount) for b in bookings],
-    )
-    for booking in bookings:
-        await log_action(
-            session,
-            action=f"booking.payment_{result.status}",
-            actor_id=user.id,
-            subject_type="booking",
-            subject_id=booking.reference,
-            data={"payment_id": payment.id, "amount": booking.total_amount, "provider": ctx.provider.name},
-        )
-    if result.status == "succeeded":
-        if result.provider_ref:
-            refund_if_rolled_back(
-                session, provider=ctx.provider, provider_ref=result.provider_ref, amount=amount
-            )
-        for booking in bookings:
-            await confirm(session, ctx=ctx, booking=booking, actor_id=user.id)
-    else:
-        BUSINESS_EVENTS.labels(f"payment_{result.status}").inc()
-    return PayOutcome(bookings, payment, result)
-
-
-async def pay(
-    session: AsyncSession,
-    *,
-    ctx: BookingContext,
-    user: User,
-    reference: str,
-    details: PaymentDetails,
-    idempotency_key: str | None,
-) -> PayOutcome:
-    """Pay one booking: secure its seats (grace period or late re-claim), charge, confirm."""
-    booking = await get_own_booking(session, user=user, reference=reference, lock=True)
-    if booking.status == BookingStatus.confirmed:
-        raise Conflict("The booking is already paid.", code="invalid_state")
-    if await payments.has_pending(session, booking_id=booking.id):
-        raise Conflict("A payment for this booking is still being processed.", code="payment_pending")
-    now = utc_now()
-    await secure_for_payment(session, ctx=ctx, booking=booking, now=now)
-    return await charge_and_confirm(
-        session, ctx=ctx, user=user, bookings=[booking], details=details, idempotency_key=idempotency_key
-    )

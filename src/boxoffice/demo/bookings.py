@@ -8,17 +8,24 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from boxoffice.accounts.models import User
+from boxoffice.booking import payflow
 from boxoffice.booking.deps import BookingContext
 from boxoffice.booking.models import Booking
-from boxoffice.booking.service import charge_and_confirm, create_hold
+from boxoffice.booking.service import create_hold
+from boxoffice.booking.settlement import PayOutcome
 from boxoffice.config import Settings
 from boxoffice.errors import AppError
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.events import InProcessBus
-from boxoffice.payments.providers import TEST_CARD_OK, PaymentDetails, SimulatedProvider
+from boxoffice.payments.providers import TEST_CARD_OK, PaymentDetails
+from boxoffice.payments.simulated import SimulatedProvider
 from boxoffice.showtimes.models import Showtime, ShowtimeStatus
 
 DEMO_BOOKINGS = 2
+
+
+async def _no_answer(_session: AsyncSession, _outcome: PayOutcome) -> tuple[int, None]:
+    return 200, None
 
 
 async def load_bookings(session: AsyncSession, *, settings: Settings, customer: User | None) -> str:
@@ -42,20 +49,21 @@ async def load_bookings(session: AsyncSession, *, settings: Settings, customer: 
         )
     ).all()
     settings.secret_key = settings.resolve_secret_key()  # tickets are signed with the server's key
-    ctx = BookingContext(settings=settings, provider=SimulatedProvider(), events=InProcessBus())
+    ctx = BookingContext(settings=settings, provider=SimulatedProvider(settings), events=InProcessBus())
     made = 0
     for showtime in showtimes:
         try:
             booking = await create_hold(
                 session, ctx=ctx, user=customer, showtime_id=showtime.id, seat_ids=None, count=2
             )
-            await charge_and_confirm(
+            await payflow.pay(  # commits: the hold, then the paid booking
                 session,
                 ctx=ctx,
                 user=customer,
-                bookings=[booking],
+                booking_ids=[booking.id],
                 details=PaymentDetails(card_number=TEST_CARD_OK),
-                idempotency_key=f"demo-{booking.reference}",
+                idem=None,
+                present=_no_answer,
             )
             made += 1
         except AppError:  # a sold-out or closed showtime: skip it

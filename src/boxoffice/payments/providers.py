@@ -1,21 +1,41 @@
-"""Payment providers behind one interface: `simulated` (test cards) and `stripe` (see stripe_provider.py).
+"""Payment providers behind one interface: `simulated` (simulated.py) and `stripe` (stripe_provider.py).
 
-A provider charges and refunds; it never stores or logs a card number, only hands back its last four digits.
+A provider charges, refunds and answers what became of a charge attempt; it never stores or logs a card
+number, only hands back its last four digits.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from boxoffice.config import Settings
+
+if TYPE_CHECKING:
+    from boxoffice.payments.simulated import SimulatedProvider
+
+__all__ = [
+    "TEST_CARD_3DS",
+    "TEST_CARD_DECLINED",
+    "TEST_CARD_OK",
+    "ChargeResult",
+    "ChargeStatus",
+    "IdempotencyKeyReused",
+    "PaymentDetails",
+    "PaymentProvider",
+    "ProviderError",
+    "RefundRefused",
+    "RefundResult",
+    "SimulatedProvider",
+    "get_provider",
+]
 
 ChargeStatus = Literal["succeeded", "declined", "pending"]
 
 TEST_CARD_OK = "4242424242424242"
 TEST_CARD_DECLINED = "4000000000000002"
+TEST_CARD_3DS = "4000002500003155"  # asks for 3-D Secure: pending until completed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +75,21 @@ class ProviderError(Exception):
     """The provider could not be reached or answered nonsense; nothing is known to be charged."""
 
 
+class IdempotencyKeyReused(ProviderError):
+    """The idempotency key was first used with other parameters (Stripe's `idempotency_error`)."""
+
+
+class RefundRefused(ProviderError):
+    """The provider refuses the refund for good: unknown charge, nothing left to refund, amount too large."""
+
+
 class PaymentProvider(Protocol):
-    """Charges and refunds with one payment service."""
+    """Charges, refunds and looks up charge attempts with one payment service."""
 
     name: str
+    # True when `lookup` sees a charge the moment it is made (the simulated ledger); False when its index
+    # lags (Stripe's search: up to a minute), so "not found" right after an error proves nothing.
+    lookup_is_current: bool
 
     async def charge(
         self,
@@ -77,43 +108,9 @@ class PaymentProvider(Protocol):
         """Give back `amount` minor units of the charge `provider_ref`."""
         ...
 
-
-class SimulatedProvider:
-    """A provider's test mode: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 and anything else decline."""
-
-    name = "simulated"
-
-    async def charge(
-        self,
-        *,
-        amount: int,
-        currency: str,
-        details: PaymentDetails,
-        idempotency_key: str,
-        description: str,
-        metadata: dict[str, str],
-    ) -> ChargeResult:
-        """Succeed for the success test card, decline everything else with a clear message."""
-        digits = re.sub(r"[\s-]", "", details.card_number or "")
-        last4 = details.card_last4
-        if digits == TEST_CARD_OK:
-            return ChargeResult("succeeded", f"sim_ch_{secrets.token_hex(8)}", card_last4=last4)
-        if digits == TEST_CARD_DECLINED:
-            return ChargeResult(
-                "declined", None, "The card was declined (test card 4000 0000 0000 0002).", last4
-            )
-        if not digits:
-            return ChargeResult("declined", None, "A card number is required.", None)
-        return ChargeResult(
-            "declined",
-            None,
-            "The simulated provider only accepts the test card 4242 4242 4242 4242.",
-            last4,
-        )
-
-    async def refund(self, *, provider_ref: str, amount: int, idempotency_key: str) -> RefundResult:
-        """Always succeeds."""
-        return RefundResult(f"sim_re_{secrets.token_hex(8)}")
+    async def lookup(self, *, idempotency_key: str, metadata: dict[str, str]) -> ChargeResult | None:
+        """The charge made with this attempt's key, or None when the provider never saw it."""
+        ...
 
 
 def get_provider(settings: Settings) -> PaymentProvider:
@@ -122,4 +119,15 @@ def get_provider(settings: Settings) -> PaymentProvider:
         from boxoffice.payments.stripe_provider import StripeProvider
 
         return StripeProvider(settings)
-    return SimulatedProvider()
+    from boxoffice.payments.simulated import SimulatedProvider
+
+    return SimulatedProvider(settings)
+
+
+def __getattr__(name: str) -> Any:
+    """`SimulatedProvider` stays importable from here (simulated.py imports this module, hence lazily)."""
+    if name == "SimulatedProvider":
+        from boxoffice.payments.simulated import SimulatedProvider
+
+        return SimulatedProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from boxoffice.booking import cancellation, presenters, queries
+from boxoffice.booking import cancellation, payflow, presenters, queries
 from boxoffice.booking import service as booking_service
 from boxoffice.booking.deps import ContextDep
 from boxoffice.booking.schemas import BookingRead, PaymentCreate
+from boxoffice.booking.settlement import PayOutcome
 from boxoffice.booking.tickets import qr_svg
 from boxoffice.deps import SessionDep
 from boxoffice.errors import AppError
@@ -73,15 +75,21 @@ async def pay_submit(
     cvc: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
     """Pay with the simulated provider: confirmed, declined (hold kept) or expired."""
+
+    async def present(_session: AsyncSession, outcome: PayOutcome) -> tuple[int, Any]:
+        return 200, {"status": outcome.result.status, "message": outcome.result.message}
+
     try:
         data = parse(PaymentCreate, card_number=card_number.strip(), expiry=expiry, cvc=cvc)
-        outcome = await booking_service.pay(
+        found = await booking_service.get_own_booking(session, user=user, reference=reference)
+        answer = await payflow.pay(
             session,
             ctx=ctx,
             user=user,
-            reference=reference,
+            booking_ids=[found.id],
             details=PaymentDetails("card", data.card_number, None),
-            idempotency_key=None,
+            idem=None,
+            present=present,
         )
     except FormError as exc:
         return _checkout(request, await _read(session, user, reference), error=exc.message, status=422)
@@ -95,18 +103,24 @@ async def pay_submit(
         if fresh.status != "held":
             return see_other(f"/bookings/{fresh.reference}")
         return _checkout(request, fresh, error=exc.message, status=exc.status)
-    booking = outcome.bookings[0]
-    if outcome.result.status == "declined":
-        fresh = await presenters.booking_read(session, booking)
-        message = (
-            outcome.result.message or "The card was declined."
-        ) + " Your seats stay held until the timer runs out."
+    status = answer.body["status"]
+    if status == "declined":
+        fresh = await _read(session, user, reference)
+        message = (answer.body["message"] or "The card was declined.") + (
+            " Your seats stay held until the timer runs out."
+        )
         return _checkout(request, fresh, error=message, status=402)
-    if outcome.result.status != "succeeded":
+    if status != "succeeded":
         web_session(request).flash("Your payment is being processed; we will email your tickets.", "info")
-        return see_other(f"/bookings/{booking.reference}")
+        return see_other(f"/bookings/{found.reference}")
+    fresh = await _read(session, user, reference)
+    if fresh.status != "confirmed":  # the money came too late for these seats: it is on its way back
+        web_session(request).flash(
+            "The payment arrived after the seats could no longer be sold; it is being refunded.", "error"
+        )
+        return see_other(f"/bookings/{found.reference}")
     web_session(request).flash("Payment received. Enjoy the show!", "success")
-    return see_other(f"/bookings/{booking.reference}")
+    return see_other(f"/bookings/{found.reference}")
 
 
 @router.get("/bookings/{reference}", response_class=HTMLResponse)
