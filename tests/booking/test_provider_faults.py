@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -17,7 +18,9 @@ from boxoffice.booking import payflow
 from boxoffice.booking.deps import context_for_app
 from boxoffice.db import transaction
 from boxoffice.payments.models import Payment, PaymentStatus, Refund, RefundStatus
+from boxoffice.payments.providers import RefundRefused
 from boxoffice.payments.refunds import backoff
+from boxoffice.payments.simulated import deliver
 from tests.conftest import FrozenClock
 from tests.factories.accounts import auth_headers
 from tests.factories.booking import charged_for, drain_refunds, hold, make_customer, simulated_ledger
@@ -151,3 +154,64 @@ async def test_refunds_are_retried_with_backoff_and_sent_once(
     [given] = (await client.get(url, headers=headers)).json()["refunds"]
     assert given["status"] == "succeeded"
     assert given["completed_at"] is not None
+
+
+async def test_an_abandoned_3ds_attempt_does_not_lock_the_booking(
+    app: FastAPI, client: httpx.AsyncClient, frozen_clock: FrozenClock
+) -> None:
+    """The customer walks away from 3-D Secure: a second payment is refused while the first may still
+    complete, then allowed; if the first completes after all, that money goes back."""
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    held = await hold(client, alice, st.showtime_id, st.seat_ids[:1])
+    url = f"/api/v1/bookings/{held['reference']}/pay"
+    three_ds = {"method": "card", "card_number": "4000002500003155"}
+    assert (await client.post(url, json=three_ds, headers=alice.headers)).status_code == 202
+    soon = await client.post(url, json=CARD, headers=alice.headers)
+    assert (soon.status_code, soon.json()["code"]) == (409, "payment_pending")
+    frozen_clock.advance(seconds=app.state.settings.payment_reconcile_seconds + 1)
+    headers = auth_headers(app, alice.user)
+    paid = await client.post(url, json=CARD, headers=headers)
+    assert paid.status_code == 200, paid.text
+    first = (await _payments(app))[0]
+    assert first.provider_ref is not None
+    provider = context_for_app(app).provider
+    await provider.complete_pending(first.provider_ref, True)  # type: ignore[attr-defined]
+    [event] = [
+        e
+        for e in simulated_ledger(app).events("payment_intent.succeeded")
+        if e["data"]["id"] == first.provider_ref
+    ]
+    assert await deliver(app, event)
+    assert await drain_refunds(app) == 1
+    booking = (await client.get(f"/api/v1/bookings/{held['reference']}", headers=headers)).json()
+    assert booking["status"] == "confirmed"
+    assert [(r["amount"]["amount"], r["reason"]) for r in booking["refunds"]] == [(1200, "late_payment")]
+    charged = [c for c in charged_for(app, held["reference"]) if c["status"] == "succeeded"]
+    assert len(charged) == 2
+    assert simulated_ledger(app).refunded_by_ref()[first.provider_ref] == 1200
+
+
+async def test_a_refund_the_provider_refuses_for_good_fails_at_once(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    held = await hold(client, alice, st.showtime_id, st.seat_ids[:1])
+    assert (
+        await client.post(f"/api/v1/bookings/{held['reference']}/pay", json=CARD, headers=alice.headers)
+    ).status_code == 200
+    assert (
+        await client.post(f"/api/v1/bookings/{held['reference']}/cancel", headers=alice.headers)
+    ).status_code == 200
+    provider = context_for_app(app).provider
+
+    async def refused(**_: object) -> None:
+        raise RefundRefused("charge_already_refunded")
+
+    monkeypatch.setattr(provider, "refund", refused)
+    assert await drain_refunds(app) == 0
+    async with transaction(app.state.sessionmaker, write=False) as session:
+        [refund] = (await session.scalars(select(Refund))).all()
+    assert (refund.status, refund.attempts) == (RefundStatus.failed, 1)
+    assert "charge_already_refunded" in (refund.last_error or "")

@@ -82,7 +82,11 @@ async def secure(
     re-claimed when its seats are still free (a late payment), else 409 `hold_expired`.
     """
     transitions.target(booking, Event.secure, showtime=showtime, now=now)
-    if await payments.has_pending(session, booking_id=booking.id):
+    # An attempt in flight blocks a second one, until the reconciliation would ask about it: a 3-D Secure
+    # charge the customer walked away from must not lock the booking (if it completes after all, the booking
+    # is paid already and that money is owed back).
+    since = now - timedelta(seconds=ctx.settings.payment_reconcile_seconds)
+    if await payments.has_pending(session, booking_id=booking.id, since=since):
         raise Conflict("A payment for this booking is still being processed.", code="payment_pending")
     live = booking.status == BookingStatus.held and booking.expires_at > now
     if live and booking.grace_used:

@@ -4,7 +4,8 @@ A refund row is written in the transaction that owes the money, so it survives a
 commit. The worker leases due rows (a short transaction that skips rows another worker has locked), calls
 the provider outside any transaction with the row's own idempotency key (a retry after a crash is a replay,
 never a second refund), then marks the row succeeded, or reschedules it with exponential backoff. After
-MAX_ATTEMPTS (about three days) it is marked failed and logged for a person; it still counts as owed.
+MAX_ATTEMPTS (about three days), or at once when the provider refuses it for good (`RefundRefused`: no retry
+can fix it), it is marked failed and logged for a person; it still counts as owed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from boxoffice.db import transaction
 from boxoffice.kit.clock import utc_now
 from boxoffice.payments import repository
 from boxoffice.payments.models import Refund, RefundStatus
-from boxoffice.payments.providers import PaymentProvider, ProviderError
+from boxoffice.payments.providers import PaymentProvider, ProviderError, RefundRefused
 from boxoffice.payments.signal import wait_for_refunds
 
 log = logging.getLogger("boxoffice.refunds")
@@ -49,7 +50,7 @@ async def _send(factory: async_sessionmaker[AsyncSession], provider: PaymentProv
         )
     except ProviderError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        if row.attempts >= MAX_ATTEMPTS:
+        if isinstance(exc, RefundRefused) or row.attempts >= MAX_ATTEMPTS:
             log.error(
                 "refund %s of %s gave up after %s attempts: %s", row.id, row.amount, row.attempts, error
             )

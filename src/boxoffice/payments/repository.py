@@ -92,14 +92,18 @@ async def refunds_for_booking(session: AsyncSession, booking_id: int) -> Sequenc
     return rows.all()
 
 
-async def pending_payment_exists(session: AsyncSession, booking_id: int) -> bool:
-    """True while a charge for the booking waits for the provider."""
-    found = await session.scalar(
+async def pending_payment_exists(
+    session: AsyncSession, booking_id: int, *, since: datetime | None = None
+) -> bool:
+    """True while a charge for the booking (written after `since`, if given) waits for the provider."""
+    stmt = (
         select(Payment.id)
         .join(PaymentItem, PaymentItem.payment_id == Payment.id)
         .where(PaymentItem.booking_id == booking_id, Payment.status == PaymentStatus.pending)
-        .limit(1)
     )
+    if since is not None:
+        stmt = stmt.where(Payment.created_at >= since)
+    found = await session.scalar(stmt.limit(1))
     return found is not None
 
 

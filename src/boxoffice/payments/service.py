@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -140,6 +141,6 @@ async def amount_paid(session: AsyncSession, *, booking_id: int) -> int:
     return paid - refunded
 
 
-async def has_pending(session: AsyncSession, *, booking_id: int) -> bool:
-    """True while a charge for the booking waits for the provider."""
-    return await repository.pending_payment_exists(session, booking_id)
+async def has_pending(session: AsyncSession, *, booking_id: int, since: datetime | None = None) -> bool:
+    """True while a charge for the booking waits for the provider (one written after `since`, if given)."""
+    return await repository.pending_payment_exists(session, booking_id, since=since)
