@@ -383,6 +383,6 @@ async def release_planned(session: AsyncSession, *, payment: Payment, booking: B
     add = [int(s) for s in (payment.plan or {}).get("add", [])]
     held = [s for s in add if s not in {i.seat_id for i in booking.items}]
     if held:
-        await repo.release_held_seats(
-            session, showtime_id=booking.showtime_id, booking_id=booking.id, seat_ids=held
+        await repo.release_seats(
+            session, showtime_id=booking.showtime_id, booking_id=booking.id, seat_ids=held, held_only=True
         )

@@ -224,42 +224,23 @@ async def sell_seats(session: AsyncSession, *, showtime_id: int, booking_id: int
 
 
 async def release_seats(
-    session: AsyncSession, *, showtime_id: int, booking_id: int, seat_ids: Sequence[int] | None = None
+    session: AsyncSession,
+    *,
+    showtime_id: int,
+    booking_id: int,
+    seat_ids: Sequence[int] | None = None,
+    held_only: bool = False,
 ) -> list[int]:
-    """Free the booking's seats (all, or only `seat_ids`); returns the seat ids released."""
+    """Free the booking's seats (all, or only `seat_ids`; only held ones with `held_only`); returns the
+    seat ids released."""
+    statuses = (SeatStatus.held,) if held_only else (SeatStatus.held, SeatStatus.sold)
     target = and_(
         ShowtimeSeat.showtime_id == showtime_id,
         ShowtimeSeat.booking_id == booking_id,
-        ShowtimeSeat.status.in_((SeatStatus.held, SeatStatus.sold)),
+        ShowtimeSeat.status.in_(statuses),
     )
     if seat_ids is not None:
         target = and_(target, ShowtimeSeat.seat_id.in_(seat_ids))
-    result = await session.execute(
-        update(ShowtimeSeat)
-        .where(_target(session, target))
-        .values(
-            status=SeatStatus.available,
-            booking_id=None,
-            holder_id=None,
-            hold_expires_at=None,
-            version=ShowtimeSeat.version + 1,
-        )
-        .returning(ShowtimeSeat.seat_id)
-        .execution_options(synchronize_session=False)
-    )
-    return [row[0] for row in result.all()]
-
-
-async def release_held_seats(
-    session: AsyncSession, *, showtime_id: int, booking_id: int, seat_ids: Sequence[int]
-) -> list[int]:
-    """Free the seats of `seat_ids` that are held (not sold) for the booking; returns those released."""
-    target = and_(
-        ShowtimeSeat.showtime_id == showtime_id,
-        ShowtimeSeat.booking_id == booking_id,
-        ShowtimeSeat.status == SeatStatus.held,
-        ShowtimeSeat.seat_id.in_(seat_ids),
-    )
     result = await session.execute(
         update(ShowtimeSeat)
         .where(_target(session, target))
