@@ -213,3 +213,34 @@ async def test_pay_and_cancel_codes_through_the_api(app: FastAPI, client: httpx.
     dead = await client.post(f"{url}/pay", json=CARD, headers=alice.headers)
     assert (dead.status_code, dead.json()["code"]) == (409, "booking_cancelled")
     assert len([c for c in charged_for(app, held["reference"]) if c["status"] == "succeeded"]) == 1
+
+
+async def test_a_showtime_cancelled_while_the_provider_charges_refunds_the_charge(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner cancels the showtime between transaction 1 and the provider's answer: the showtime cancel
+    lets the (unpaid) booking go; the money that lands after it is refunded, the buyer told so with a 409."""
+    from boxoffice.booking.deps import context_for_app
+
+    owner = await make_customer(app, role=Role.owner)
+    st = await make_showtime(app, rows=1, seats_per_row=4, owner_id=owner.user.id)
+    alice = await make_customer(app)
+    held = await hold(client, alice, st.showtime_id, st.seat_ids[:2])
+    provider = context_for_app(app).provider
+    real_charge = provider.charge
+
+    async def charge_while_cancelled(**kwargs: Any) -> Any:
+        done = await client.post(f"/api/v1/showtimes/{st.showtime_id}/cancel", headers=owner.headers)
+        assert done.status_code == 200, done.text
+        return await real_charge(**kwargs)
+
+    monkeypatch.setattr(provider, "charge", charge_while_cancelled)
+    paid = await client.post(f"/api/v1/bookings/{held['reference']}/pay", json=CARD, headers=alice.headers)
+    assert (paid.status_code, paid.json()["code"]) == (409, "booking_cancelled"), paid.text
+    assert await drain_refunds(app) == 1
+    booking = (await client.get(f"/api/v1/bookings/{held['reference']}", headers=alice.headers)).json()
+    assert booking["status"] == "cancelled"
+    assert booking["tickets"] == []
+    assert [(r["amount"]["amount"], r["status"]) for r in booking["refunds"]] == [(2400, "succeeded")]
+    [charge] = [c for c in charged_for(app, held["reference"]) if c["status"] == "succeeded"]
+    assert simulated_ledger(app).refunded_by_ref()[charge["ref"]] == 2400

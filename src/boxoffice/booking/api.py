@@ -49,6 +49,18 @@ def declined_problem(message: str, reference: str | None, expires_at: Any) -> di
     }
 
 
+def too_late_problem(reference: str, code: str) -> dict[str, Any]:
+    """The 409 body of a charge that landed when the booking could no longer be sold (it is refunded)."""
+    return {
+        "type": f"https://boxoffice.dev/problems/{code}",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "The payment arrived when the booking could no longer be sold; it is refunded in full.",
+        "code": code,
+        "reference": reference,
+    }
+
+
 @router.post(
     "/bookings",
     status_code=201,
@@ -155,6 +167,8 @@ async def pay_booking(
         paid = outcome.bookings[0]
         if outcome.result.status == "declined":
             return 402, declined_problem(outcome.result.message, paid.reference, paid.expires_at)
+        if paid.id in outcome.too_late:
+            return 409, too_late_problem(paid.reference, outcome.too_late[paid.id])
         read = await presenters.booking_read(session, paid, client_secret=outcome.result.client_secret)
         return (200 if outcome.result.status == "succeeded" else 202), read.model_dump(mode="json")
 

@@ -32,7 +32,7 @@ from boxoffice.booking.deps import BookingContext
 from boxoffice.booking.models import Booking
 from boxoffice.booking.settlement import PayOutcome
 from boxoffice.db import run_after_commit, transaction
-from boxoffice.errors import Conflict, ServiceUnavailable
+from boxoffice.errors import AppError, Conflict, ServiceUnavailable
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.faults import crash_point
 from boxoffice.payments import repository as pay_repo
@@ -238,7 +238,16 @@ async def pay(
             metadata=metadata,
         )
 
-    result = await ask_provider(ctx.provider, call=charge, payment=payment, metadata=metadata)
+    try:
+        result = await ask_provider(ctx.provider, call=charge, payment=payment, metadata=metadata)
+    except AppError as refused:  # refused before any charge (e.g. Stripe without a payment method)
+        await settlement.apply_charge_result(
+            session, ctx=ctx, payment_id=payment_id, result=ChargeResult("declined", None, refused.message)
+        )
+        if idem is not None:
+            await repo.forget_idempotency_of_payment(session, payment_id=payment_id)
+        await commit(session)
+        raise
     crash_point("payment.provider_answered")
     if result is None:
         raise ServiceUnavailable(

@@ -42,6 +42,8 @@ class PayOutcome:
     bookings: list[Booking]
     payment: Payment
     result: ChargeResult
+    # Bookings the money came too late for (refunded in full), by id: the 409 code that says why.
+    too_late: dict[int, str] = dataclasses.field(default_factory=dict)
 
 
 async def _reclaim(session: AsyncSession, *, booking: Booking, until: datetime, now: datetime) -> list[int]:
@@ -167,13 +169,24 @@ async def _settle_booking(
     booking: Booking,
     showtime: Showtime,
     share: int,
-) -> None:
-    """Money for this booking arrived: confirm it, or owe the money back when it can no longer be sold."""
+) -> str | None:
+    """Money for this booking arrived: confirm it (None), or owe the money back when it can no longer be
+    sold; then the 409 code that says why (a live hold on a showtime that stopped selling is let go)."""
     if await confirm(session, ctx=ctx, booking=booking, showtime=showtime, actor_id=payment.user_id):
-        return
+        return None
     now = utc_now()
-    if booking.status == BookingStatus.held and booking.expires_at <= now:
+    off_sale = transitions.sales_open(showtime, now) is not None
+    code = "sales_closed" if off_sale else "hold_expired"
+    if booking.status in (BookingStatus.cancelled, BookingStatus.refunded):
+        code = "booking_cancelled"
+    elif booking.status == BookingStatus.confirmed:
+        code = "already_paid"  # paid by another attempt meanwhile (an abandoned 3-D Secure completing)
+    elif booking.status == BookingStatus.held and booking.expires_at <= now:
         await transitions.move(session, booking, Event.expire, showtime=showtime, now=now, actor_id=None)
+    elif booking.status == BookingStatus.held:
+        released = await repo.release_seats(session, showtime_id=booking.showtime_id, booking_id=booking.id)
+        notify.publish_seats(session, ctx.events, booking.showtime_id, [(s, "available") for s in released])
+        await transitions.move(session, booking, Event.cancel, showtime=showtime, now=now, actor_id=None)
     owed = await payments.queue_refund(
         session, booking_id=booking.id, amount=share, reason="late_payment", payment_ids=[payment.id]
     )
@@ -187,6 +200,7 @@ async def _settle_booking(
         data={"payment_id": payment.id, "refund": owed, "status": booking.status.value},
     )
     BUSINESS_EVENTS.labels("late_payment_refunded").inc()
+    return code
 
 
 async def apply_charge_result(
@@ -219,6 +233,7 @@ async def apply_charge_result(
         )
     if result.status == "succeeded":
         shares = {i.booking_id: i.amount for i in payment.items}
+        too_late: dict[int, str] = {}
         for booking in bookings:
             showtime = showtimes[booking.showtime_id]
             if payment.purpose == PaymentPurpose.seat_change:
@@ -226,7 +241,7 @@ async def apply_charge_result(
 
                 await apply_paid_change(session, ctx=ctx, payment=payment, booking=booking, showtime=showtime)
             else:
-                await _settle_booking(
+                code = await _settle_booking(
                     session,
                     ctx=ctx,
                     payment=payment,
@@ -234,11 +249,13 @@ async def apply_charge_result(
                     showtime=showtime,
                     share=shares[booking.id],
                 )
-    else:
-        if result.status == "declined" and payment.purpose == PaymentPurpose.seat_change:
-            from boxoffice.booking.changes import release_planned
+                if code is not None:
+                    too_late[booking.id] = code
+        return PayOutcome(bookings, payment, result, too_late)
+    if result.status == "declined" and payment.purpose == PaymentPurpose.seat_change:
+        from boxoffice.booking.changes import release_planned
 
-            for booking in bookings:
-                await release_planned(session, payment=payment, booking=booking)
-        BUSINESS_EVENTS.labels(f"payment_{result.status}").inc()
+        for booking in bookings:
+            await release_planned(session, payment=payment, booking=booking)
+    BUSINESS_EVENTS.labels(f"payment_{result.status}").inc()
     return PayOutcome(bookings, payment, result)
