@@ -192,10 +192,14 @@ async def test_change_seats_of_a_paid_booking(page: Page, server: Server) -> Non
     await expect(page.locator("button.seat[data-label='D1']")).to_have_attribute("aria-pressed", "true")
     await page.click("button.seat[data-label='D1']")
     await page.click("button.seat[data-label='D2']")
-    await page.click("#hold-button")
+    await page.click("#hold-button")  # "Review change": nothing changes before the review is confirmed
     try:
-        await page.wait_for_url(re.compile(r"/bookings/\w+$"))
+        await page.wait_for_url(re.compile(r"/bookings/\w+/change\?seats=\d+$"))
     except PlaywrightTimeout as exc:
         raise AssertionError(await page.locator("#seat-message").inner_text()) from exc
+    await expect(page.locator("#change-money")).to_have_text("No price difference.")
+    await page.click("#confirm-change")
+    await page.wait_for_url(re.compile(r"/bookings/\w+$"))
+    await expect(page.locator(".flash-success")).to_contain_text("Your seats are now D2.")
     await expect(page.locator(".ticket strong").first).to_have_text("Seat D2")
     assert page.errors == []  # type: ignore[attr-defined]

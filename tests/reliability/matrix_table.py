@@ -201,6 +201,10 @@ MATRIX: dict[str, Row] = {
         "303 in 404 no 404 no", ids=_fresh_held_ref, form={"card_number": CARD_OK}, csrf=True
     ),
     "POST /bookings/{reference}/cancel": Row("303 in 404 in 404 in", ids=_fresh_paid_ref, csrf=True),
+    "GET /bookings/{reference}/change": Row("303 in 404 no 404 no", ids=_a_ref, note="its customer only"),
+    "POST /bookings/{reference}/change": Row(
+        "303 in 404 no 404 no", ids=_fresh_paid_ref, form={"seats": ""}, csrf=True, note="its customer only"
+    ),
     "GET /backoffice": Row(STAFF_PAGE),
     "GET /backoffice/bookings": Row(STAFF_PAGE),
     "GET /backoffice/checkin": Row(STAFF_PAGE),

@@ -6,8 +6,13 @@ import re
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
+from boxoffice.db import transaction
+from boxoffice.kit.clock import utc_now
+from boxoffice.showtimes.models import Showtime
 from tests.factories.accounts import make_user
+from tests.factories.booking import drain_refunds
 from tests.factories.showtimes import make_showtime
 from tests.web.support import csrf_from, page_login, session_of
 
@@ -94,6 +99,11 @@ async def test_checkout_declined_then_paid_then_cancelled(app: FastAPI, client: 
     after = await client.get(cancelled.headers["location"])
     assert "refunded" in after.text
     assert quote.group(1) in after.text
+    assert f"{quote.group(1)}: on its way to your card" in after.text
+    assert "card ending 4242" in after.text
+    assert await drain_refunds(app) == 1
+    sent = await client.get(cancelled.headers["location"])
+    assert f"{quote.group(1)}: refunded to your card" in sent.text
 
 
 async def test_someone_elses_booking_is_404(app: FastAPI, client: httpx.AsyncClient) -> None:
@@ -125,3 +135,24 @@ async def test_out_of_range_ids_are_friendly_pages(client: httpx.AsyncClient) ->
         assert response.status_code == 422, path
         assert response.headers["content-type"].startswith("text/html")
     assert (await client.get("/bookings/NOPE")).status_code == 303  # sign in first
+
+
+async def test_paying_after_sales_closed_is_a_page_not_a_500(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """The pay flow refuses a late payment (409 sales_closed) before any charge; the page explains it."""
+    built = await make_showtime(app, rows=1, seats_per_row=4)
+    user = await make_user(app)
+    await page_login(client, user.email)
+    held = await client.post(
+        "/api/v1/bookings",
+        json={"showtime_id": built.showtime_id, "seat_ids": built.seat_ids[:1]},
+        headers={"X-CSRF-Token": session_of(app, client).csrf},
+    )
+    reference = held.json()["reference"]
+    token = csrf_from((await client.get(f"/bookings/{reference}/checkout")).text)
+    async with transaction(app.state.sessionmaker) as session:
+        await session.execute(
+            update(Showtime).where(Showtime.id == built.showtime_id).values(sales_close_at=utc_now())
+        )
+    late = await client.post(f"/bookings/{reference}/pay", data={"card_number": GOOD, "csrf_token": token})
+    assert late.status_code == 409, late.text[:500]
+    assert "Sales for this showtime have closed." in late.text

@@ -48,3 +48,14 @@ def confirm_page(
         "backoffice/confirm_delete.html",
         {"title": title, "action": action, "back": back, "warning": warning, "section": section},
     )
+
+
+async def start_over(session: AsyncSession, *objects: object) -> None:
+    """After a service error: roll back, forget the booking presenter's cached showtimes and reload
+    `objects` (the signed-in user...), since a rollback expires every object the session had loaded."""
+    from boxoffice.booking.service import CONTEXTS_KEY
+
+    await session.rollback()
+    session.info.pop(CONTEXTS_KEY, None)
+    for obj in objects:
+        await session.refresh(obj)

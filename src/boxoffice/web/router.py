@@ -10,6 +10,7 @@ from boxoffice.web.routes import (
     assets,
     backoffice,
     booking,
+    changes,
     edit_catalog,
     editing,
     manage,
@@ -18,5 +19,5 @@ from boxoffice.web.routes import (
 )
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
-for _module in (assets, public, account, booking, backoffice, manage, editing, edit_catalog, staff):
+for _module in (assets, public, account, booking, changes, backoffice, manage, editing, edit_catalog, staff):
     router.include_router(_module.router)

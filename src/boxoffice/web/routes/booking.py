@@ -23,7 +23,7 @@ from boxoffice.payments.providers import PaymentDetails
 from boxoffice.showtimes.service import ShowtimeContext
 from boxoffice.web.deps import SignedInUser
 from boxoffice.web.forms import FormError, parse
-from boxoffice.web.pages import see_other
+from boxoffice.web.pages import see_other, start_over
 from boxoffice.web.templating import money, render, web_session
 
 router = APIRouter()
@@ -96,7 +96,7 @@ async def pay_submit(
     except AppError as exc:
         if exc.code == "booking_not_found":
             raise
-        await session.rollback()
+        await start_over(session, user)  # the pay flow may have committed its attempt already
         fresh = await _read(session, user, reference)
         if exc.code == "hold_expired":
             return render(request, "booking/expired.html", {"booking": fresh}, status=409)

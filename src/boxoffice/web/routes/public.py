@@ -176,10 +176,12 @@ async def seat_page(
     user: PageUser,
     showtime_id: DbId,
     change: Annotated[str | None, Query(max_length=16, pattern=r"^[A-Za-z0-9]+$")] = None,
+    picked: Annotated[str | None, Query(alias="seats", max_length=800, pattern=r"^[0-9,]*$")] = None,
 ) -> HTMLResponse:
     """The seat map: pick seats (mouse or keyboard), best available, running total; live via SSE.
 
-    With `?change=REF` (the caller's confirmed booking for this showtime) the picked seats replace its seats.
+    With `?change=REF` (the caller's confirmed booking for this showtime) the picked seats go to the review
+    of the change (`/bookings/REF/change`); `&seats=ID,ID` starts with those picked (back from the review).
     """
     ctx = await showtimes.load_showtime_context(session, showtime_id=showtime_id)
     changing = None
@@ -216,5 +218,6 @@ async def seat_page(
             "max_seats": request.app.state.settings.max_seats_per_booking,
             "changing": changing,
             "change_seats": change_seats,
+            "picked_seats": picked or "",
         },
     )

@@ -113,20 +113,15 @@
       window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
       return;
     }
+    var change = root.dataset.change;
+    if (change) {  // a seat change is reviewed (price difference shown) before anything is written
+      window.location.href = "/bookings/" + encodeURIComponent(change) + "/change?seats=" + picked.join(",");
+      return;
+    }
     var button = document.getElementById("hold-button");
     button.disabled = true;
-    var change = root.dataset.change;
-    var request;
-    if (change) {
-      var card = document.getElementById("change-card").value.trim();
-      var update = { seat_ids: picked.map(Number) };
-      if (card) { update.card_number = card; }
-      request = window.boxoffice.api("PATCH", "/api/v1/bookings/" + change, update);
-    } else {
-      request = window.boxoffice.api("POST", "/api/v1/bookings", { showtime_id: showtimeId, seat_ids: picked.map(Number) });
-    }
+    var request = window.boxoffice.api("POST", "/api/v1/bookings", { showtime_id: showtimeId, seat_ids: picked.map(Number) });
     request.then(function (res) {
-      if (res.ok && change) { window.location.href = "/bookings/" + change; return; }
       if (res.ok) { window.location.href = "/bookings/" + res.data.reference + "/checkout"; return; }
       if (res.status === 401) { window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname); return; }
       var detail = (res.data && res.data.detail) || "Those seats could not be held.";
@@ -179,9 +174,14 @@
       b.addEventListener("keydown", onKey);
       b.addEventListener("focus", function () { seats.forEach(function (o) { o.tabIndex = -1; }); b.tabIndex = 0; });
     });
-    // Changing a booking: its own seats may be kept, and start picked.
+    // Changing a booking: its own seats may be kept; they start picked (or the seats picked before the review).
     keep = (root.dataset.changeSeats || "").split(",").filter(Boolean);
-    keep.forEach(function (id) { var b = byId[id]; if (b) { setPicked(b, true); describe(b); } });
+    keep.forEach(function (id) { var b = byId[id]; if (b) { describe(b); } });
+    var start = (root.dataset.picked || "").split(",").filter(Boolean);
+    (start.length ? start : keep).forEach(function (id) {
+      var b = byId[id];
+      if (b && isFree(b) && picked.length < maxSeats) { setPicked(b, true); }
+    });
     var first = seats.filter(isFree)[0] || seats[0];
     if (first) { first.tabIndex = 0; }
     document.getElementById("best-button").addEventListener("click", best);
