@@ -54,8 +54,9 @@ fmt: install ## Format and fix with ruff
 typecheck: install ## Type check with mypy (strict)
 	$(RUN) mypy
 
-pytest: install ## Run the test suite only (the browser tests run on their own: pytest-browser)
-	$(RUN) pytest --ignore=tests/browser
+PYTEST_WORKERS ?= 2
+pytest: install ## Run the test suite only, in PYTEST_WORKERS processes (the browser tests run on their own: pytest-browser)
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --ignore=tests/browser
 
 browser-deps: ## Install Debian's Chromium for the browser tests when it is missing (no browser download)
 	@if [ ! -x /usr/bin/chromium ]; then \

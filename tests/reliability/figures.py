@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +13,17 @@ OUT = ROOT / "test-output" / "reliability"
 
 
 def record(name: str, figures: dict[str, Any]) -> None:
-    """Merge `figures` into test-output/reliability/<name>.json."""
+    """Merge `figures` into test-output/reliability/<name>.json (under a file lock, written atomically:
+    the suite runs in several pytest-xdist workers)."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.json"
-    current: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    current.update(figures)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    with (OUT / f".{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+        current.update(figures)
+        partial = path.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+        partial.replace(path)
 
 
 def summary() -> dict[str, Any]:
