@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from typing import Any
@@ -20,6 +21,13 @@ from boxoffice.notifications.models import OutboxEmail
 DEFAULT_PASSWORD = "correct horse battery staple"
 
 
+@functools.lru_cache(maxsize=16)
+def _hash(password: str) -> str:
+    """One argon2 hash per password for the whole run (a hash verifies for any user that holds it): the
+    suite creates well over a thousand users, and each fresh hash costs 50-150 ms of CPU."""
+    return hash_password(password)
+
+
 async def make_user(
     app: FastAPI,
     *,
@@ -35,7 +43,7 @@ async def make_user(
         email=email or f"{role.value}-{secrets.token_hex(4)}@example.com",
         full_name=full_name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=_hash(password),
         email_verified_at=utc_now() if verified else None,
         is_active=active,
     )
