@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import asyncpg
 import httpx
 import pytest
+from fastapi import Request
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
+from sqlalchemy.exc import DBAPIError
 
 from boxoffice.config import ConfigError, Settings
+from boxoffice.db import transaction
+from boxoffice.main import create_app
+from tests.conftest import make_settings
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
@@ -139,3 +149,64 @@ async def test_swagger_ui_is_served_without_a_cdn(client: httpx.AsyncClient) -> 
     assert len(bundle.content) > 100_000
     assert (await client.get("/docs-assets/swagger-ui.css")).status_code == 200
     assert (await client.get("/docs/oauth2-redirect")).status_code == 200
+
+
+def _wrapped_asyncpg_error(kind: type[Exception]) -> DBAPIError:
+    """An asyncpg error as SQLAlchemy raises it: a plain DBAPIError whose `orig` carries the SQLSTATE."""
+    error = kind("invalid text")
+    adapted = AsyncAdapt_asyncpg_dbapi(asyncpg).Error("invalid text")
+    # Set by SQLAlchemy when it translates a real asyncpg error (2.0 and 2.1 alike; 2.1 also takes it as
+    # a constructor argument): what the handler reads.
+    adapted.sqlstate = adapted.pgcode = error.sqlstate  # type: ignore[attr-defined]
+    adapted.__cause__ = error
+    return DBAPIError("SELECT :t", {}, adapted)
+
+
+async def test_invalid_text_database_errors_are_422_invalid_value(
+    db_url: str, backend: str, tmp_path: Path
+) -> None:
+    # asyncpg's data exceptions (SQLSTATE class 22) reach the handler as a plain DBAPIError, not a
+    # DataError: each must answer 422 invalid_value (problem+json for the API, the page for pages).
+    app = create_app(make_settings(db_url, tmp_path), run_background=False)
+    kinds: dict[str, type[Exception]] = {
+        "repertoire": asyncpg.CharacterNotInRepertoireError,
+        "untranslatable": asyncpg.UntranslatableCharacterError,
+        "representation": asyncpg.InvalidTextRepresentationError,
+        "range": asyncpg.NumericValueOutOfRangeError,
+    }
+
+    async def synthetic(kind: str) -> None:
+        raise _wrapped_asyncpg_error(kinds[kind])
+
+    async def real(request: Request) -> dict[str, str | None]:
+        async with transaction(request.app.state.sessionmaker, write=False) as session:
+            value = await session.scalar(text("SELECT CAST(:t AS TEXT)"), {"t": "a\x00b"})
+        return {"value": value}
+
+    for prefix in ("/api/v1/probe", "/probe"):
+        app.add_api_route(prefix + "/{kind}", synthetic)
+        app.add_api_route(prefix + "-real", real)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for kind in kinds:
+                api = await client.get(f"/api/v1/probe/{kind}")
+                assert api.status_code == 422, (kind, api.text)
+                assert api.headers["content-type"] == "application/problem+json"
+                assert api.json()["code"] == "invalid_value"
+                page = await client.get(f"/probe/{kind}")
+                assert page.status_code == 422, (kind, page.text)
+                assert page.headers["content-type"].startswith("text/html")
+            # Any other database error stays a 500, and a page gets the friendly page, not JSON.
+            kinds["other"] = asyncpg.FeatureNotSupportedError
+            api = await client.get("/api/v1/probe/other")
+            assert (api.status_code, api.json()["code"]) == (500, "internal_error")
+            page = await client.get("/probe/other")
+            assert page.status_code == 500
+            assert page.headers["content-type"].startswith("text/html")
+            # The real driver: PostgreSQL refuses NUL in text, SQLite stores it.
+            expected = 422 if backend == "postgres" else 200
+            for path in ("/api/v1/probe-real", "/probe-real"):
+                assert (await client.get(path)).status_code == expected, path
+    finally:
+        await app.state.shutdown()

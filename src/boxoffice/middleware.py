@@ -1,16 +1,20 @@
-"""Pure ASGI middleware: request ids, access logs, metrics, body-size limit and security headers."""
+"""Pure ASGI middleware: request ids, access logs, metrics, body-size limit, security and cache headers."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 import time
+from urllib.parse import parse_qsl
 
 import orjson
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from boxoffice.errors import AppError, NotFound, Unprocessable
 from boxoffice.kit.logs import request_id_var
 from boxoffice.kit.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from boxoffice.problems import error_response
 
 log = logging.getLogger("boxoffice.access")
 
@@ -19,6 +23,10 @@ API_SECURITY_HEADERS = [
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+# The OAuth2 token answers (RFC 6749 5.1): never stored, whatever their status.
+TOKEN_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/token", "/api/v1/auth/refresh"})
+_NO_STORE = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+_NUL_MESSAGE = "text must not contain NUL characters"
 
 
 def _problem(status: int, code: str, title: str, detail: str) -> bytes:
@@ -51,10 +59,14 @@ class RequestContextMiddleware:
                 extra = [(b"x-request-id", rid.encode())]
                 existing = {k.lower() for k, _ in message.get("headers", [])}
                 extra += [h for h in API_SECURITY_HEADERS if h[0] not in existing]
-                message["headers"] = list(message.get("headers", [])) + extra
+                message["headers"] = _cache_headers(scope, list(message.get("headers", []))) + extra
             await send(message)
 
         try:
+            refusal = _nul_refusal(scope)
+            if refusal is not None:
+                await _answer_error(scope, receive, send_wrapper, refusal)
+                return
             length = headers.get(b"content-length")
             if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 await self._reject(
@@ -143,6 +155,65 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def _carries_credentials(scope: Scope) -> bool:
+    """A bearer (any Authorization) header, or a live page session (set by the pages' middleware)."""
+    if any(name == b"authorization" for name, _ in scope["headers"]):
+        return True
+    return scope.get("state", {}).get("session_user_id") is not None
+
+
+def _cache_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """`no-store` on token answers and on answers to a caller with credentials (or that set a cookie).
+
+    A route that declared its own policy keeps it when the policy is `public` (static files, posters:
+    the same for everyone, and the page cookie rides along on every request of a signed-in browser) or
+    already forbids storing; any other policy (the seat map's `no-cache` with its ETag) becomes
+    `private`, so that only the caller's own browser may keep it. Anonymous answers are left as they are.
+    """
+    if scope["path"] in TOKEN_PATHS:
+        kept = [(k, v) for k, v in headers if k.lower() not in (b"cache-control", b"pragma")]
+        return kept + _NO_STORE
+    names = {k.lower() for k, _ in headers}
+    if not (_carries_credentials(scope) or b"set-cookie" in names):
+        return headers
+    if b"cache-control" not in names:
+        return [*headers, _NO_STORE[0]]
+    result = []
+    for key, value in headers:
+        if key.lower() == b"cache-control":
+            policy = value.lower()
+            if not any(word in policy for word in (b"public", b"private", b"no-store")):
+                value = b"private, " + value
+        result.append((key, value))
+    return result
+
+
+def _nul_refusal(scope: Scope) -> AppError | None:
+    """NUL in the path (names nothing: 404) or in query text (invalid input: 422), else None.
+
+    PostgreSQL refuses NUL in text; stopping it here answers the same on every database and page."""
+    if "\x00" in scope["path"]:
+        return NotFound("Nothing here has that name.", code="not_found")
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" not in query and b"\x00" not in query:
+        return None
+    names = [k for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if "\x00" in k + v]
+    errors = [{"loc": ["query", name], "msg": _NUL_MESSAGE, "type": "value_error"} for name in names]
+    fields = ", ".join(f"query.{name}" for name in names[:5]) or "query"
+    error = Unprocessable(
+        f"Invalid input: {fields}",
+        code="validation_error",  # as the API's own NUL guards answer (FastAPI validation)
+        extra={"errors": errors or [{"loc": ["query"], "msg": _NUL_MESSAGE, "type": "value_error"}]},
+    )
+    error.title = "Invalid input"
+    return error
+
+
+async def _answer_error(scope: Scope, receive: Receive, send: Send, error: AppError) -> None:
+    """Answer `error` as the app's handlers would: the friendly page for pages, else problem+json."""
+    await error_response(Request(scope, receive), error)(scope, receive, send)
 
 
 def _route_template(scope: Scope) -> str:

@@ -103,7 +103,8 @@ def _loc(loc: Any) -> list[str | int]:
     return [p if isinstance(p, int | str) else str(p) for p in loc]
 
 
-def _app_error(request: Request, exc: AppError) -> Response:
+def error_response(request: Request, exc: AppError) -> Response:
+    """The answer to `exc`: the friendly HTML page for a page request, else problem+json."""
     renderer = getattr(request.app.state, "html_error_renderer", None)
     if renderer is not None and renderer.wants_html(request):
         html: Response = renderer.render(request, exc.status, exc.code, exc.message)
@@ -111,14 +112,35 @@ def _app_error(request: Request, exc: AppError) -> Response:
     return problem(exc.status, exc.code, exc.title, exc.message, headers=exc.headers, **exc.extra)
 
 
+def _is_invalid_value(exc: BaseException) -> bool:
+    """A value the database cannot store or compare: SQLSTATE class 22 ("data exception").
+
+    That covers every invalid-text error (NUL: asyncpg's CharacterNotInRepertoireError 22021, an
+    untranslatable character 22P05, an invalid byte sequence, bad text for a type 22P02) and numbers
+    out of range. SQLAlchemy raises DataError for them only when the driver says so; asyncpg's errors
+    arrive as a plain DBAPIError carrying the SQLSTATE."""
+    if isinstance(exc, DataError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith("22")
+
+
 def _classify_db_error(exc: Exception) -> AppError:
-    if isinstance(exc, DataError | OverflowError):
+    if isinstance(exc, OverflowError) or _is_invalid_value(exc):
         return Unprocessable("A value is out of range or not storable.", code="invalid_value")
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.", code="conflict")
     return ServiceUnavailable(
         "The database is unavailable right now; please retry.", code="database_unavailable"
     )
+
+
+def _internal_error() -> AppError:
+    error = AppError("Something went wrong on our side.", code="internal_error", status=500)
+    error.title = "Internal error"
+    return error
 
 
 def _is_unavailable(exc: BaseException) -> bool:
@@ -149,7 +171,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _on_app_error(request: Request, exc: AppError) -> Response:
-        return _app_error(request, exc)
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _on_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -169,27 +191,27 @@ def register_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
             # FastAPI's answer when the JSON parser itself gives up (e.g. nesting deeper than its recursion
             # limit): the body is unprocessable input, like any other malformed JSON (422).
-            return _app_error(
+            return error_response(
                 request, Unprocessable("The JSON body could not be parsed.", code="invalid_json")
             )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         err = AppError(str(exc.detail), code=code, status=exc.status_code, headers=dict(exc.headers or {}))
         err.title = str(exc.detail)
-        return _app_error(request, err)
+        return error_response(request, err)
 
     @app.exception_handler(DBAPIError)
     async def _on_db(request: Request, exc: DBAPIError) -> Response:
-        if isinstance(exc, IntegrityError | DataError) or _is_unavailable(exc):
+        if isinstance(exc, IntegrityError) or _is_invalid_value(exc) or _is_unavailable(exc):
             log.warning("database error: %s", exc.orig)
-            return _app_error(request, _classify_db_error(exc))
+            return error_response(request, _classify_db_error(exc))
         log.exception("unexpected database error")
-        return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")
+        return error_response(request, _internal_error())  # a page gets the friendly page, not JSON
 
     async def _on_unavailable(request: Request, exc: Exception) -> Response:
         if isinstance(exc, OverflowError):
-            return _app_error(request, _classify_db_error(exc))
+            return error_response(request, _classify_db_error(exc))
         log.warning("dependency unavailable: %r", exc)
-        return _app_error(
+        return error_response(
             request,
             ServiceUnavailable(
                 "The database is unavailable right now; please retry.", code="database_unavailable"
@@ -205,6 +227,6 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _on_any(request: Request, exc: Exception) -> Response:
         if isinstance(exc, OverflowError) or _is_unavailable(exc):
             log.warning("dependency unavailable: %r", exc)
-            return _app_error(request, _classify_db_error(exc))
+            return error_response(request, _classify_db_error(exc))
         log.exception("unhandled error")
         return problem(500, "internal_error", "Internal error", "Something went wrong on our side.")

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from boxoffice.db import transaction
 from boxoffice.notifications.models import OutboxEmail
-from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key
+from boxoffice.web.middleware import read_session_cookie
+from boxoffice.web.sessions import COOKIE_NAME, WebSession
 from tests.factories.accounts import DEFAULT_PASSWORD
 
 _META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -52,7 +53,7 @@ async def page_login(
 
 def session_of(app: FastAPI, client: httpx.AsyncClient) -> WebSession:
     """The page session the client's cookie holds."""
-    session = WebSession.loads(client.cookies[COOKIE_NAME], signing_key(app.state.settings.secret_key))
+    session = read_session_cookie(app.state.settings.secret_key, client.cookies[COOKIE_NAME])
     assert session is not None
     return session
 

@@ -1,6 +1,7 @@
 """The signed-in account pages (password change, two-factor off, account deletion) go through the very limiter
-the API uses: wrong secrets count against the account's sign-in allowance and answer 429 at the same attempt
-on the page as on the API, the right secret included, until the window has passed."""
+the API uses: wrong secrets count against the account's sign-in allowance (per account and client address)
+and answer 429 at the same attempt on the page as on the API, the right secret included, until the window
+has passed."""
 
 from __future__ import annotations
 
@@ -207,7 +208,8 @@ async def test_account_deletion_with_a_wrong_password_answers_429_on_the_page_as
 async def test_the_pages_and_sign_in_share_one_allowance_per_account(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    """Wrong passwords spread over the pages lock sign-in too (and the sign-in form says when to retry)."""
+    """Wrong passwords spread over the pages lock sign-in from the same address too (and the sign-in form
+    says when to retry); the owner signing in from another address is not locked out."""
     async with signed_in_page(app, client) as (user, browser):
         for attempt in range(allowance(app)):
             path = "/account/password" if attempt % 2 else "/account/delete"
@@ -223,3 +225,7 @@ async def test_the_pages_and_sign_in_share_one_allowance_per_account(
     assert_page_429(sign_in)
     api = await client.post(f"{API}/auth/login", json={"email": user.email, "password": DEFAULT_PASSWORD})
     assert_api_429(api)
+    elsewhere = httpx.ASGITransport(app=app, client=("198.51.100.23", 5555))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://testserver") as other:
+        signed_in = await post_form(other, "/login", {"email": user.email, "password": DEFAULT_PASSWORD})
+    assert signed_in.status_code == 303, signed_in.text

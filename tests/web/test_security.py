@@ -10,9 +10,10 @@ from sqlalchemy import update
 from boxoffice.accounts.models import Role, User
 from boxoffice.db import transaction
 from boxoffice.web.errors import safe_next
-from boxoffice.web.sessions import COOKIE_NAME, WebSession, signing_key
+from boxoffice.web.middleware import read_session_cookie
+from boxoffice.web.sessions import COOKIE_NAME
 from tests.factories.accounts import auth_headers, make_user
-from tests.web.support import page_csrf, page_login, session_of
+from tests.web.support import page_csrf, page_login
 
 
 async def test_pages_carry_csp_and_security_headers(client: httpx.AsyncClient) -> None:
@@ -29,7 +30,7 @@ async def test_pages_carry_csp_and_security_headers(client: httpx.AsyncClient) -
     assert " onclick=" not in response.text
 
 
-async def test_session_cookie_is_httponly_lax_and_signed(app: FastAPI, client: httpx.AsyncClient) -> None:
+async def test_session_cookie_is_httponly_lax_and_sealed(app: FastAPI, client: httpx.AsyncClient) -> None:
     response = await client.get("/login")
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=")
@@ -37,10 +38,10 @@ async def test_session_cookie_is_httponly_lax_and_signed(app: FastAPI, client: h
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # only in production
     value = client.cookies[COOKIE_NAME]
-    key = signing_key(app.state.settings.secret_key)
-    assert WebSession.loads(value, key) is not None
+    secret = app.state.settings.secret_key
+    assert read_session_cookie(secret, value) is not None
     tampered = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
-    assert WebSession.loads(tampered, key) is None
+    assert read_session_cookie(secret, tampered) is None
 
 
 async def test_form_without_csrf_token_is_refused_with_a_page(client: httpx.AsyncClient) -> None:
@@ -65,7 +66,8 @@ async def test_cookie_authenticated_api_write_needs_csrf_header(
 ) -> None:
     user = await make_user(app, role=Role.admin)
     await page_login(client, user.email)
-    session = session_of(app, client)
+    session = read_session_cookie(app.state.settings.secret_key, client.cookies[COOKIE_NAME])
+    assert session is not None
     refused = await client.post("/api/v1/auth/logout-all")
     assert refused.status_code == 403
     assert refused.json()["code"] == "csrf_failed"

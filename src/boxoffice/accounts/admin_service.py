@@ -73,7 +73,16 @@ async def create_user(
     return user
 
 
+async def lock_if_admin(session: AsyncSession, user: User) -> None:
+    """When `user` is an admin, take the admin-roster lock and re-read the user, so that the last-admin
+    check that follows sees every concurrent change (two admins deactivating each other at once)."""
+    if user.role == Role.admin:
+        await repo.lock_admin_roster(session)
+        await session.refresh(user)
+
+
 async def _ensure_not_last_admin(session: AsyncSession, user: User) -> None:
+    """409 `last_admin` when `user` is the only active admin (the caller holds the roster lock)."""
     if user.role == Role.admin and user.is_active and await repo.count_active_admins(session) <= 1:
         raise Conflict("At least one active admin must remain.", code="last_admin")
 
@@ -89,6 +98,7 @@ async def update_user(
 ) -> User:
     """Change role and/or activation; deactivation ends every session at once."""
     user = await get_user(session, user_id=user_id)
+    await lock_if_admin(session, user)
     if user.deleted_at is not None:
         raise Conflict("The account was deleted.", code="user_deleted")
     if user.id == admin.id and ((role is not None and role != user.role) or is_active is False):
@@ -122,6 +132,7 @@ async def delete_user(session: AsyncSession, *, admin: User, ip: str | None, use
     user = await get_user(session, user_id=user_id)
     if user.id == admin.id:
         raise Conflict("Delete your own account from /me.", code="cannot_modify_self")
+    await lock_if_admin(session, user)
     if user.deleted_at is not None:
         return
     await _ensure_not_last_admin(session, user)

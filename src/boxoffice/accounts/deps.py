@@ -24,7 +24,26 @@ from boxoffice.errors import AppError, Forbidden, Unauthorized
 from boxoffice.kit.clock import utc_now
 from boxoffice.kit.ratelimit import RateLimiter, client_ip
 
+# Declares the Bearer scheme in OpenAPI (the Swagger Authorize button); the token itself is read by
+# `bearer_token`, the one rule that the CSRF middleware shares.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None.
+
+    This decides how a caller authenticates, for `get_optional_user` and for the page middleware's CSRF
+    check alike: a request with a Bearer token is judged by that token alone (never by the page cookie)
+    and needs no CSRF token; any other `Authorization` header (Basic, Digest, an empty Bearer) never
+    authenticates, and the request is treated as if it had none, so a cookie-authenticated unsafe
+    request still needs its CSRF token.
+    """
+    if not authorization:
+        return None
+    scheme, _, param = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return param.strip() or None
 
 
 async def _user_from_token(
@@ -46,24 +65,28 @@ async def _user_from_token(
 
 
 async def _session_still_valid(session: AsyncSession, user: User, claims: AccessClaims) -> bool:
-    """Tokens issued before the account's cut-off (password change, sign-out everywhere) survive only
-    when their own session (refresh family) survived it. `iat` has whole seconds, so a token issued in
-    the cut-off's second is treated as older."""
+    """True while the token's own session (refresh family) is live.
+
+    Read from the database on every request, never cached in the process: sign-out, sign-out everywhere,
+    a password change or reset and refresh-token reuse all revoke the family, and from that commit on
+    every worker refuses the family's access tokens (one indexed lookup per bearer request). A token
+    that names no session (minted directly, e.g. by tools) falls back to the account's cut-off: it
+    dies when issued before it (`iat` has whole seconds, so the cut-off's own second counts as older).
+    """
+    if claims.session_id is not None:
+        return await repo.family_is_live(session, user_id=user.id, family_id=claims.session_id, now=utc_now())
     cutoff = user.tokens_valid_after or user.password_changed_at
-    if cutoff is None or claims.issued_at > cutoff:
-        return True
-    if claims.session_id is None:
-        return False
-    return await repo.family_is_live(session, user_id=user.id, family_id=claims.session_id, now=utc_now())
+    return cutoff is None or claims.issued_at > cutoff
 
 
 async def get_optional_user(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    _scheme: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User | None:
-    """The caller when a bearer token (or a page session) is present, else None."""
+    """The caller of a Bearer token, else of the page session the middleware checked, else None."""
+    token = bearer_token(request.headers.get("authorization"))
     if token is None:
         cookie_user = getattr(request.state, "session_user_id", None)
         if cookie_user is not None:
@@ -75,9 +98,11 @@ async def get_optional_user(
 
 
 def carries_credentials(request: Request) -> bool:
-    """False when `get_optional_user` would surely answer None: no Authorization header and no live page
+    """False when `get_optional_user` would surely answer None: no Bearer token and no live page
     session. A route may then serve an anonymous answer without solving its dependencies at all."""
-    return "authorization" in request.headers or getattr(request.state, "session_user_id", None) is not None
+    if bearer_token(request.headers.get("authorization")) is not None:
+        return True
+    return getattr(request.state, "session_user_id", None) is not None
 
 
 async def get_setup_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:

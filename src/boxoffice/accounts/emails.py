@@ -97,7 +97,7 @@ async def send_password_changed(session: AsyncSession, *, settings: Settings, us
             "name": user.full_name,
             "how": how,
             "when": utc_now().strftime("%Y-%m-%d %H:%M"),
-            "forgot_link": f"{settings.base_url.rstrip('/')}/forgot-password",
+            "forgot_link": f"{settings.base_url.rstrip('/')}/password/forgot",
         },
     )
 

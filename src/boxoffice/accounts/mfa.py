@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pyotp
 import segno
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from boxoffice.accounts import repository as repo
 from boxoffice.accounts.models import User
@@ -49,11 +50,14 @@ def _totp_step(user: User, code: str) -> int | None:
 
 
 async def _accept_totp(session: AsyncSession, *, user: User, code: str) -> bool:
+    """Spend the code's time step: one conditional UPDATE decides, so of concurrent sign-ins with one code
+    (other workers, other connections) exactly one wins, whatever each of them read before."""
     step = _totp_step(user, code)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        return False  # wrong, or replayed
-    user.totp_last_step = step
-    await session.flush()
+        return False  # wrong, or replayed (as far as this request has seen)
+    if not await repo.claim_totp_step(session, user_id=user.id, step=step):
+        return False  # a concurrent request spent this step (or a later one) first
+    set_committed_value(user, "totp_last_step", step)
     return True
 
 
@@ -127,9 +131,10 @@ async def disable_totp(
     or code counts against the account's sign-in allowance, as at sign-in (429 once used up)."""
     if not user.mfa_enabled:
         raise Conflict("Two-factor authentication is not on.", code="mfa_not_enabled")
-    await confirm_password(user, password, settings=settings, limiter=limiter)
+    client = ip or "unknown"
+    await confirm_password(user, password, ip=client, settings=settings, limiter=limiter)
     if not await verify_second_factor(session, settings=settings, user=user, code=otp):
-        await count_failure(user, settings=settings, limiter=limiter)
+        await count_failure(user.email, ip=client, settings=settings, limiter=limiter)
         raise BadRequest("The two-factor code is wrong or was already used.", code="invalid_otp")
     await clear_mfa(session, user=user)
     await log_action(

@@ -44,6 +44,31 @@ async def email_in_use(session: AsyncSession, email: str, *, except_user_id: int
     return (await session.scalar(query.limit(1))) is not None
 
 
+async def claim_totp_step(session: AsyncSession, *, user_id: int, step: int) -> bool:
+    """Record `step` as the user's last spent TOTP step unless it (or a later one) already is; True when
+    this call won. One conditional UPDATE, so concurrent sign-ins with one code cannot both pass."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+# Any fixed 64-bit key of our own: every transaction that may remove an active admin takes this lock first.
+_ADMIN_ROSTER_LOCK = 0x626F_7841_646D_696E  # "boxAdmin"
+
+
+async def lock_admin_roster(session: AsyncSession) -> None:
+    """Serialise changes that may remove an active admin, until the transaction ends. PostgreSQL: a
+    transaction-level advisory lock (taken before any row lock of the change, so it cannot deadlock with
+    them); the count that follows runs in a new READ COMMITTED snapshot and sees every change committed
+    before the lock was granted. SQLite needs nothing: write transactions are serial (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_ADMIN_ROSTER_LOCK)))
+
+
 async def count_active_admins(session: AsyncSession) -> int:
     """Active, undeleted admins."""
     query = select(func.count()).where(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from boxoffice.accounts.models import Role
 
@@ -31,12 +32,55 @@ def _encodable(value: str) -> str:
     return value
 
 
+# Scripts that UTS #39 ("highly restrictive") lets one identifier mix: Japanese, Chinese and Korean
+# writing with Latin. Any other mix (Latin with Cyrillic or Greek: "boxoffice" with a Greek omicron for
+# an o) is how a look-alike of someone else's address is made.
+_ALLOWED_MIXES = (
+    frozenset({"LATIN", "HAN", "HIRAGANA", "KATAKANA"}),
+    frozenset({"LATIN", "HAN", "BOPOMOFO"}),
+    frozenset({"LATIN", "HAN", "HANGUL"}),
+)
+_SCRIPT_ALIASES: dict[str, str | None] = {
+    "CJK": "HAN",
+    "IDEOGRAPHIC": "HAN",
+    "KATAKANA-HIRAGANA": "KATAKANA",  # the prolonged sound mark, used in both
+    "MODIFIER": None,  # modifier letters belong to no one script
+}
+
+
+def _script(ch: str) -> str | None:
+    """The script of a letter, from its Unicode name ("CYRILLIC SMALL LETTER O" -> CYRILLIC); None for
+    digits, punctuation and combining marks, which belong to every script."""
+    if not unicodedata.category(ch).startswith("L"):
+        return None
+    word = unicodedata.name(ch, "UNKNOWN").split(" ", 1)[0]
+    return _SCRIPT_ALIASES.get(word, word)
+
+
+def mixes_scripts(text: str) -> bool:
+    """True when the letters of `text` come from scripts that do not belong together."""
+    scripts = {s for s in map(_script, text) if s is not None}
+    return len(scripts) > 1 and not any(scripts <= allowed for allowed in _ALLOWED_MIXES)
+
+
+def fold_email(value: str) -> str:
+    """The form an address is stored and looked up in: NFKC-folded (fullwidth and other compatibility
+    forms become the plain letters they look like), stripped and lower-cased."""
+    return unicodedata.normalize("NFKC", value).strip().lower()
+
+
 def valid_email(value: str) -> str:
-    """A syntactically valid address, normalised to lower case. `.localhost` addresses (the demo
-    accounts, local testing) are accepted; other special-use domains such as `.invalid` (reserved for
-    deleted accounts) are not."""
-    candidate = value.strip()
+    """A syntactically valid address, NFKC-folded and lower-cased; refused (`email_mixed_scripts`) when
+    its local part or a domain label mixes scripts. `.localhost` addresses (the demo accounts, local
+    testing) are accepted; other special-use domains such as `.invalid` (reserved for deleted accounts)
+    are not."""
+    candidate = fold_email(value)
     local_part, _, domain = candidate.rpartition("@")
+    if any(mixes_scripts(part) for part in [local_part, *domain.split(".")]):
+        raise PydanticCustomError(
+            "email_mixed_scripts",
+            "the address mixes letters of different scripts (a look-alike of another address)",
+        )
     is_local = domain.lower() == "localhost" or domain.lower().endswith(".localhost")
     checked = f"{local_part}@{domain[: -len('localhost')]}example" if is_local else candidate
     try:
@@ -49,7 +93,7 @@ def valid_email(value: str) -> str:
 
 
 def _loose_email(value: str) -> str:
-    return _no_control_chars(value.strip().lower())
+    return _no_control_chars(fold_email(value))
 
 
 # Addresses that create or change an account are validated; the ones only looked up (sign-in, forgot,

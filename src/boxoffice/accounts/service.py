@@ -223,8 +223,8 @@ async def change_password(
 ) -> None:
     """Replace the password; every other session ends (this one keeps its refresh token).
 
-    A wrong `current_password` counts against the account's sign-in allowance (429 once used up)."""
-    await confirm_password(user, current_password, settings=settings, limiter=limiter)
+    A wrong `current_password` counts against the sign-in allowance (429 once used up)."""
+    await confirm_password(user, current_password, ip=meta.ip, settings=settings, limiter=limiter)
     check_password(new_password, email=user.email, full_name=user.full_name)
     user.password_hash = await hash_password_async(new_password)
     user.password_changed_at = utc_now()
@@ -257,8 +257,10 @@ async def delete_own_account(
     limiter: RateLimiter,
 ) -> None:
     """Delete the caller's account after checking the password (limited like sign-in)."""
-    await confirm_password(user, password, settings=settings, limiter=limiter)
-    if user.role == Role.admin and await repo.count_active_admins(session) <= 1:
-        raise Conflict("The last admin cannot delete their account.", code="last_admin")
+    await confirm_password(user, password, ip=meta.ip, settings=settings, limiter=limiter)
+    if user.role == Role.admin:
+        await repo.lock_admin_roster(session)  # serialised with admins deactivating or deleting admins
+        if await repo.count_active_admins(session) <= 1:
+            raise Conflict("The last admin cannot delete their account.", code="last_admin")
     await anonymise(session, user=user)
     await _audit(session, "account.deleted", user=user, actor=user, ip=meta.ip)

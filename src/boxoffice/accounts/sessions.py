@@ -12,8 +12,8 @@ from boxoffice.accounts import repository as repo
 from boxoffice.accounts.exceptions import InvalidCredentials, InvalidOtp, InvalidRefreshToken, MfaRequired
 from boxoffice.accounts.mfa import verify_second_factor
 from boxoffice.accounts.models import RefreshToken, User
-from boxoffice.accounts.passwords import FAILURES_SCOPE, failed_password_limit
-from boxoffice.accounts.schemas import TokenPair
+from boxoffice.accounts.passwords import clear_failures, count_failure, refuse_when_locked
+from boxoffice.accounts.schemas import TokenPair, fold_email
 from boxoffice.accounts.security import create_access_token, verify_password_async
 from boxoffice.audit.service import log_action
 from boxoffice.config import Settings
@@ -32,9 +32,9 @@ class ClientMeta:
     user_agent: str | None = None
 
 
-def login_limits(settings: Settings) -> tuple[str, str]:
-    """(per account, per IP) limits on failed sign-ins."""
-    return failed_password_limit(settings), f"{settings.login_attempts_per_15min * 4}/15minutes"
+def ip_failure_limit(settings: Settings) -> str:
+    """Failed sign-ins tolerated per client address, whatever the accounts (password spraying)."""
+    return f"{settings.login_attempts_per_15min * 4}/15minutes"
 
 
 async def issue_tokens(
@@ -70,9 +70,8 @@ async def _login_failed(
     user: User | None,
     reason: str,
 ) -> None:
-    per_account, per_ip = login_limits(settings)
-    await limiter.allowed(FAILURES_SCOPE, email, limit=per_account)
-    await limiter.allowed("login:ip", meta.ip, limit=per_ip)
+    await count_failure(email, ip=meta.ip, settings=settings, limiter=limiter)
+    await limiter.allowed("login:ip", meta.ip, limit=ip_failure_limit(settings))
     BUSINESS_EVENTS.labels("login_failed").inc()
     await log_action(
         session,
@@ -112,10 +111,11 @@ async def login(
     password: str,
     otp: str | None,
 ) -> TokenPair:
-    """Check the password (and second factor) and open a session; failures are limited and audited."""
-    per_account, per_ip = login_limits(settings)
-    await limiter.check(FAILURES_SCOPE, email, limit=per_account)
-    await limiter.check("login:ip", meta.ip, limit=per_ip)
+    """Check the password (and second factor) and open a session; failures are limited (per account and
+    client address, per address, and per account from everywhere) and audited."""
+    email = fold_email(email)
+    await refuse_when_locked(email, ip=meta.ip, settings=settings, limiter=limiter)
+    await limiter.check("login:ip", meta.ip, limit=ip_failure_limit(settings))
     user_id, checked_hash, password_ok = await _check_password(session, email=email, password=password)
     user = await repo.get_user(session, user_id) if user_id is not None else None
     if user is not None and user.password_hash != checked_hash:
@@ -140,7 +140,7 @@ async def login(
                 reason="bad_otp",
             )
             raise InvalidOtp("The two-factor code is wrong or was already used.")
-    await limiter.clear(FAILURES_SCOPE, email, limit=per_account)
+    await clear_failures(email, ip=meta.ip, settings=settings, limiter=limiter)
     pair = await issue_tokens(session, settings=settings, user=user, meta=meta)
     BUSINESS_EVENTS.labels("login").inc()
     await log_action(

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from boxoffice.web.middleware import PAGE_HEADERS
 from boxoffice.web.templating import render, web_session
 
 _NOT_PAGES = ("/api/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc", "/static/")
@@ -48,7 +49,7 @@ class HtmlErrorRenderer:
             return RedirectResponse(f"/login?next={quote(safe_next(target))}", status_code=303)
         if status == 403 and code == "csrf_failed":
             message = "Your form expired. Please go back, reload the page and try again."
-        return render(
+        response = render(
             request,
             "error.html",
             {
@@ -59,3 +60,9 @@ class HtmlErrorRenderer:
             },
             status=status,
         )
+        # The page headers here too: an error page may be answered before the page middleware runs
+        # (the edge refuses a NUL in the address: boxoffice.middleware), which would add them otherwise.
+        for name, value in PAGE_HEADERS:
+            response.headers.setdefault(name.decode(), value.decode())
+        response.headers.setdefault("cache-control", "no-store")
+        return response

@@ -1,20 +1,34 @@
 """Pure-ASGI middleware of the pages: the session cookie, CSRF on cookie-authenticated API calls, CSP.
 
-It reads the signed session cookie, checks it against the account (revocation), sets
+It reads the session cookie, checks it against the account (revocation), sets
 `request.state.session_user_id` (which `accounts.deps.get_optional_user` honours, so the JSON API works
-for a signed-in page too) and `request.state.web_session`. An unsafe `/api/` request authenticated by the
-cookie alone must carry the session's token in `X-CSRF-Token`; bearer-token requests are not affected.
+for a signed-in page too) and `request.state.web_session`. One CSRF rule, keyed on how the caller
+authenticates (`accounts.deps.bearer_token`): a request with a Bearer token is exempt and the cookie
+does not authenticate it; every other unsafe `/api/` request the cookie authenticates must carry the
+session's token in `X-CSRF-Token`, whatever other headers (`Authorization: Basic ...`) it carries.
 An `/api/` request without the session cookie passes straight through (nothing to load or sign).
+
+The cookie is sealed: the signed session document (`WebSession.dumps`, which names the refresh token
+and the CSRF token) is encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key derived from
+SECRET_KEY by HKDF, so a copied cookie shows nothing and a changed one is refused. Cookies of the older,
+signed-only format no longer open: their holders are simply signed out.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import logging
+import re
 from http.cookies import CookieError, SimpleCookie
 
 import orjson
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from boxoffice.accounts.deps import bearer_token
 from boxoffice.config import Settings
 from boxoffice.db import transaction
 from boxoffice.web import repository
@@ -75,6 +89,45 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
     return None
 
 
+# A sealed cookie longer than this is refused before any decryption (browsers keep at most 4096 bytes).
+_MAX_SEALED = 8192
+_SEALED = re.compile(r"[A-Za-z0-9_-]+")
+
+
+@functools.lru_cache(maxsize=8)
+def _cookie_cipher(secret_key: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"boxoffice.web.session.cookie.v2"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def write_session_cookie(secret_key: str, session: WebSession) -> str:
+    """The cookie value of `session`: its signed document, encrypted (unpadded URL-safe base64)."""
+    signed = session.dumps(signing_key(secret_key))
+    return _cookie_cipher(secret_key).encrypt(signed.encode()).decode("ascii").rstrip("=")
+
+
+def read_session_cookie(secret_key: str, value: str) -> WebSession | None:
+    """The session in a cookie value, or None when forged, changed, of the old format or too old."""
+    if len(value) > _MAX_SEALED or not _SEALED.fullmatch(value):
+        return None
+    token = value.encode("ascii") + b"=" * (-len(value) % 4)
+    try:
+        # Only the canonical spelling opens: the decoder would forgive trailing junk and stray bits.
+        if base64.urlsafe_b64encode(base64.urlsafe_b64decode(token)) != token:
+            return None
+        signed = _cookie_cipher(secret_key).decrypt(token, ttl=MAX_AGE_SECONDS)
+    except (InvalidToken, ValueError):
+        return None
+    return WebSession.loads(signed.decode("ascii", errors="replace"), signing_key(secret_key))
+
+
+def cookie_is_secure(settings: Settings) -> bool:
+    """True when the session cookie must be `Secure`: in production, or whenever BASE_URL is https."""
+    return settings.is_production or settings.base_url.lower().startswith("https://")
+
+
 def set_cookie_header(value: str, *, secure: bool, max_age: int = MAX_AGE_SECONDS) -> bytes:
     """The Set-Cookie header of the session cookie."""
     parts = [f"{COOKIE_NAME}={value}", "Path=/", "HttpOnly", "SameSite=Lax", f"Max-Age={max_age}"]
@@ -106,17 +159,19 @@ class WebSessionMiddleware:
             return
         fastapi_app = scope["app"]
         settings: Settings = fastapi_app.state.settings
-        key = signing_key(settings.secret_key)
-        session = (WebSession.loads(raw, key) if raw else None) or WebSession(dirty=raw is not None)
+        secret = settings.secret_key
+        session = (read_session_cookie(secret, raw) if raw else None) or WebSession(dirty=raw is not None)
         state = scope.setdefault("state", {})
         state["web_session"] = session
-        if session.uid is not None and await self._still_valid(fastapi_app, session):
+        # A Bearer caller is judged by its token alone: the cookie neither authenticates it nor asks it
+        # for a CSRF token. Any other caller the cookie authenticates needs the token on unsafe methods.
+        has_bearer = bearer_token(_header(scope, b"authorization")) is not None
+        if session.uid is not None and not has_bearer and await self._still_valid(fastapi_app, session):
             state["session_user_id"] = session.uid
         if (
             path.startswith("/api/")
             and scope["method"] in UNSAFE_METHODS
             and "session_user_id" in state
-            and _header(scope, b"authorization") is None
             and not csrf_matches(session, _header(scope, b"x-csrf-token"))
         ):
             await self._refuse_csrf(send)
@@ -126,8 +181,10 @@ class WebSessionMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 if session.dirty:
-                    value = session.dumps(key)
-                    headers.append((b"set-cookie", set_cookie_header(value, secure=settings.is_production)))
+                    value = write_session_cookie(secret, session)
+                    headers.append(
+                        (b"set-cookie", set_cookie_header(value, secure=cookie_is_secure(settings)))
+                    )
                     session.dirty = False
                 if page_headers:
                     headers = self._add_page_headers(headers, secure=settings.is_production)
