@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps pytest-browser nginx-deps wrk-deps bench fuzz clean
+.PHONY: help install run serve migrate demo test lint fmt typecheck pytest browser-deps pytest-browser nginx-deps wrk-deps bench fuzz lowest prod-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -56,7 +56,11 @@ typecheck: install ## Type check with mypy (strict)
 
 PYTEST_WORKERS ?= 2
 pytest: install ## Run the test suite only, in PYTEST_WORKERS processes (the browser tests run on their own: pytest-browser)
-	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --ignore=tests/browser
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=15 --ignore=tests/browser \
+		--ignore=tests/test_production_install.py
+
+prod-install: install ## Install the package as a user deploys it (fresh venv, pip install .) and pay through a Stripe stand-in (~1-2 min)
+	$(RUN) pytest -q -p no:cacheprovider tests/test_production_install.py
 
 browser-deps: ## Install Debian's Chromium for the browser tests when it is missing (no browser download)
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -87,7 +91,21 @@ fuzz: install ## Long schemathesis run: every operation x every role, both backe
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_BACKENDS=sqlite,postgres FUZZ_SEED=$${FUZZ_SEED:-$$RANDOM} \
 		$(RUN) pytest -q -p no:cacheprovider tests/reliability/test_fuzz.py
 
-test: install nginx-deps lint typecheck pytest browser-deps pytest-browser ## Install what the tests need, then lint, type check and run the whole suite
+# The lowest versions pyproject.toml allows for the direct dependencies, resolved in a throw-away copy of
+# the checkout (the project's own lock file and .venv are not touched), then the quick unit tests on SQLite.
+LOWEST_TESTS ?= tests/kit tests/accounts tests/payments tests/test_core.py
+LOWEST_DESELECT ?=
+lowest: | $(UV) ## Run the quick unit tests with the lowest allowed direct dependencies (uv lowest-direct, temp copy)
+	@set -euo pipefail; uv="$(abspath $(UV))"; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	tar -c --exclude=./.git --exclude=./.venv --exclude=./.tools --exclude=./var --exclude=./test-output \
+		--exclude=__pycache__ --exclude=.mypy_cache --exclude=.ruff_cache --exclude=.pytest_cache . | tar -x -C "$$tmp"; \
+	cd "$$tmp"; "$$uv" lock --quiet --resolution lowest-direct; "$$uv" sync --quiet --frozen; \
+	grep -E '^(fastapi|stripe|starlette|pydantic|sqlalchemy|uvicorn|httpx|pytest|pytest-asyncio)==' \
+		<("$$uv" pip freeze) | tr '\n' ' '; echo; \
+	CI= .venv/bin/pytest -q -p no:cacheprovider -m "not slow and not postgres" -k "not postgres" \
+		$(LOWEST_DESELECT) $(LOWEST_TESTS)
+
+test: install nginx-deps lint typecheck pytest prod-install lowest browser-deps pytest-browser ## Install what the tests need, then lint, type check, run the whole suite, a production install and the lowest dependencies
 
 clean: ## Remove the environment and local data (var/)
 	rm -rf .venv .tools var .mypy_cache .ruff_cache .pytest_cache

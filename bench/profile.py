@@ -44,7 +44,7 @@ async def call(
 ) -> tuple[int, bytes]:
     """One request straight into the ASGI app; (status, body)."""
     raw_path, _, query = path.partition("?")
-    headers = [(b"host", b"bench"), (b"content-type", b"application/json")]
+    headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     if body:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from boxoffice.config import ConfigError, get_settings
+from boxoffice.config import ConfigError, Settings, get_settings
 
 app = typer.Typer(help="boxoffice: movie-ticket booking for cinema chains.", no_args_is_help=True)
 
@@ -18,6 +18,12 @@ app = typer.Typer(help="boxoffice: movie-ticket booking for cinema chains.", no_
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1)
+
+
+def _serve_base_url(host: str, port: int) -> str:
+    """The BASE_URL of a server bound to host:port (a wildcard bind is reached on loopback)."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - a name, not a bind
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 @app.command()
@@ -31,12 +37,20 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    if not settings.base_url_given:  # links and the Host check follow the port actually served
+        os.environ["BOXOFFICE_BASE_URL"] = _serve_base_url(host, port)  # workers read the environment
+        get_settings.cache_clear()
+        settings = get_settings()
     try:
         settings.resolve_secret_key()
+        _check_payment_provider(settings)
     except ConfigError as exc:
         _fail(str(exc))
     if workers > 1 and settings.is_sqlite:
         typer.secho("Note: several workers on SQLite serialise writes; PostgreSQL scales better.", err=True)
+    # Forwarded headers are believed only from the configured proxies (BOXOFFICE_FORWARDED_ALLOW_IPS, or
+    # uvicorn's own FORWARDED_ALLOW_IPS); none by default, so a client cannot choose its address.
+    trusted = settings.forwarded_allow_ips.strip() or os.environ.get("FORWARDED_ALLOW_IPS", "").strip()
     uvicorn.run(
         "boxoffice.main:create_app",
         factory=True,
@@ -44,12 +58,21 @@ def serve(
         port=port,
         workers=workers,
         reload=reload,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        # Honoured by the h11 parser; kit/limits.py bounds the headers whatever the parser.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_graceful_shutdown=10,
         log_level=settings.log_level.lower(),
         access_log=False,
     )
+
+
+def _check_payment_provider(settings: Settings) -> None:
+    """Raise ConfigError when the configured payment provider cannot be built."""
+    from boxoffice.main import build_payment_provider
+
+    build_payment_provider(settings)
 
 
 @app.command()

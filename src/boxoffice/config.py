@@ -6,8 +6,9 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "please-change-me", "dev", "development", "test"}
@@ -27,6 +28,7 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     secret_key: str = ""
+    # Unset, `boxoffice serve --port N` makes it http://127.0.0.1:N (cli.py).
     base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
 
@@ -75,15 +77,40 @@ class Settings(BaseSettings):
     simulated_ledger: str = ""
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Request headers: the most bytes (names and values together) and the most header lines a request may
+    # carry; over either it is answered 431 (kit/limits.py). nginx's large_client_header_buffers is the
+    # first guard in front of it (docs/deploy.md).
+    max_header_bytes: int = Field(default=32_768, ge=1024)
+    max_headers: int = Field(default=100, ge=10)
+
+    # Comma-separated addresses (or networks, or `*`) of the proxies whose X-Forwarded-For/-Proto are
+    # believed; empty: nobody's, the peer address is the client (uvicorn's --forwarded-allow-ips).
+    forwarded_allow_ips: str = ""
+    # Comma-separated host names served (`*.example.com` for subdomains, `*` for any); empty: the host of
+    # BASE_URL, plus localhost, 127.0.0.1 and testserver outside production. Other Hosts answer 400.
+    allowed_hosts: str = ""
+    # Bearer token for GET /metrics; unset: /metrics is open in development and test, not served in
+    # production.
+    metrics_token: str = ""
     db_pool_size: int = Field(default=10, ge=1)
     # Longest life of a cached anonymous seat map; seat events drop it sooner (0 turns the cache off).
     seat_map_cache_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    _base_url_given: bool = PrivateAttr(default=False)
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        self._base_url_given = "base_url" in self.model_fields_set and bool(self.base_url.strip())
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.var_dir / 'boxoffice.db'}"
+        if not self.base_url.strip():  # `BOXOFFICE_BASE_URL=` in a .env file: the default
+            self.base_url = "http://127.0.0.1:8000"
         return self
+
+    @property
+    def base_url_given(self) -> bool:
+        """True when BASE_URL was set (environment, `.env` or argument), not left to its default."""
+        return self._base_url_given
 
     @property
     def is_production(self) -> bool:
@@ -94,6 +121,17 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        """The Host names the app answers (see `allowed_hosts`)."""
+        explicit = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if explicit:
+            return explicit
+        hosts = [(urlsplit(self.base_url).hostname or "").lower()]
+        if not self.is_production:
+            hosts += ["localhost", "127.0.0.1", "testserver"]
+        return [h for h in dict.fromkeys(hosts) if h]
 
     @property
     def simulated_ledger_path(self) -> Path:

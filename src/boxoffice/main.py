@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from boxoffice import __version__
 from boxoffice.apidocs import install_api_docs
-from boxoffice.config import Settings, get_settings
+from boxoffice.config import ConfigError, Settings, get_settings
 from boxoffice.db import create_engine, create_sessionmaker
 from boxoffice.kit.events import create_event_bus
+from boxoffice.kit.limits import RequestLimitsMiddleware
 from boxoffice.kit.logs import configure_logging
 from boxoffice.kit.ratelimit import build_rate_limiter
 from boxoffice.middleware import RequestContextMiddleware
 from boxoffice.problems import document_problems, register_error_handlers
+
+if TYPE_CHECKING:
+    from boxoffice.payments.providers import PaymentProvider
 
 log = logging.getLogger("boxoffice")
 
@@ -90,11 +94,26 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def build_payment_provider(settings: Settings) -> PaymentProvider:
+    """The configured payment provider, or a ConfigError saying what is missing (checked at start-up)."""
+    from boxoffice.payments.providers import ProviderError, get_provider
+
+    try:
+        return get_provider(settings)
+    except (ProviderError, ImportError) as exc:  # e.g. stripe without a secret key, or httpx not installed
+        raise ConfigError(
+            f"The payment provider cannot be built (BOXOFFICE_PAYMENT_PROVIDER={settings.payment_provider}): "
+            f"{exc}."
+        ) from exc
+
+
 def create_app(settings: Settings | None = None, *, run_background: bool = True) -> FastAPI:
     """Build the boxoffice ASGI app for `settings` (the environment's by default)."""
     settings = settings or get_settings()
     configure_logging(json=settings.is_production, level=settings.log_level)
     settings.secret_key = settings.resolve_secret_key()
+    # Built here, not at the first payment: a misconfigured provider stops the server before it listens.
+    provider = build_payment_provider(settings)
 
     app = FastAPI(
         title="boxoffice",
@@ -110,6 +129,7 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.run_background = run_background
+    app.state.payment_provider = provider
     app.state.events = create_event_bus(database_url=settings.database_url, redis_url=settings.redis_url)
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.test_reset_hooks = [*getattr(app.state, "test_reset_hooks", []), app.state.rate_limiter.reset]
@@ -127,4 +147,10 @@ def create_app(settings: Settings | None = None, *, run_background: bool = True)
     register_error_handlers(app)
     _document_problems(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(  # outermost: refused before anything else runs
+        RequestLimitsMiddleware,
+        max_header_bytes=settings.max_header_bytes,
+        max_headers=settings.max_headers,
+        allowed_hosts=settings.allowed_host_list,
+    )
     return app

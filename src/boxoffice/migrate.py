@@ -8,7 +8,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+_HERE = Path(__file__).resolve().parent
+# A checkout keeps migrations/ and alembic.ini at its root; an installed wheel carries them in the package.
+ROOT = _HERE.parents[1] if (_HERE.parents[1] / "migrations").is_dir() else _HERE
 
 
 def alembic_config(database_url: str) -> Config:

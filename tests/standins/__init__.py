@@ -1,0 +1,1 @@
+"""Stand-ins for outside services (payment providers), shared by the tests."""
