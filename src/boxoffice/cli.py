@@ -60,7 +60,7 @@ def serve(
         reload=reload,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
-        # Honoured by the h11 parser; kit/limits.py bounds the headers whatever the parser.
+        # Honoured by the h11 parser; middleware.py bounds the headers whatever the parser.
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_graceful_shutdown=10,
         log_level=settings.log_level.lower(),

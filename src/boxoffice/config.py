@@ -78,7 +78,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Request headers: the most bytes (names and values together) and the most header lines a request may
-    # carry; over either it is answered 431 (kit/limits.py). nginx's large_client_header_buffers is the
+    # carry; over either it is answered 431 (middleware.py). nginx's large_client_header_buffers is the
     # first guard in front of it (docs/deploy.md).
     max_header_bytes: int = Field(default=32_768, ge=1024)
     max_headers: int = Field(default=100, ge=10)

@@ -14,10 +14,9 @@ from boxoffice.apidocs import install_api_docs
 from boxoffice.config import ConfigError, Settings, get_settings
 from boxoffice.db import create_engine, create_sessionmaker
 from boxoffice.kit.events import create_event_bus
-from boxoffice.kit.limits import RequestLimitsMiddleware
 from boxoffice.kit.logs import configure_logging
 from boxoffice.kit.ratelimit import build_rate_limiter
-from boxoffice.middleware import RequestContextMiddleware
+from boxoffice.middleware import RequestContextMiddleware, RequestLimitsMiddleware
 from boxoffice.problems import document_problems, register_error_handlers
 
 if TYPE_CHECKING:

@@ -73,6 +73,18 @@ def booking_ics(booking: Booking, ctx: ShowtimeContext, base_domain: str = "boxo
     return calendar_ics(calendar_entry(booking, ctx, base_domain))
 
 
+def _booking_context(name: str, booking: Booking, ctx: ShowtimeContext) -> dict[str, str]:
+    """What every booking email says about the booking and its showtime (local time)."""
+    return {
+        "name": name,
+        "reference": booking.reference,
+        "movie": ctx.movie.title,
+        "cinema": ctx.cinema.name,
+        "screen": ctx.screen.name,
+        "starts": ctx.local(ctx.showtime.starts_at).strftime("%A %d %B %Y, %H:%M"),
+    }
+
+
 async def email_confirmation(
     session: AsyncSession,
     *,
@@ -84,19 +96,13 @@ async def email_confirmation(
 ) -> None:
     """The confirmation email; the outbox sender attaches the tickets PDF and the calendar entry when it
     sends it (booking/attachments.py), so that paying never renders a PDF."""
-    local = ctx.local(ctx.showtime.starts_at)
     await queue_email(
         session,
         to=to,
         subject=f"Your tickets for {ctx.movie.title} ({booking.reference})",
         template="booking_confirmed",
         context={
-            "name": name,
-            "reference": booking.reference,
-            "movie": ctx.movie.title,
-            "cinema": ctx.cinema.name,
-            "screen": ctx.screen.name,
-            "starts": local.strftime("%A %d %B %Y, %H:%M"),
+            **_booking_context(name, booking, ctx),
             "seats": ", ".join(f"{t.row}{t.number}" for t in tickets),
             "total": fmt(booking.total_amount, booking.currency),
         },
@@ -122,12 +128,7 @@ async def email_seats_changed(
         subject=f"New seats for {ctx.movie.title} ({booking.reference})",
         template="booking_seats_changed",
         context={
-            "name": name,
-            "reference": booking.reference,
-            "movie": ctx.movie.title,
-            "cinema": ctx.cinema.name,
-            "screen": ctx.screen.name,
-            "starts": ctx.local(ctx.showtime.starts_at).strftime("%A %d %B %Y, %H:%M"),
+            **_booking_context(name, booking, ctx),
             "old_seats": ", ".join(old_seats),
             "seats": ", ".join(f"{i.row}{i.number}" for i in booking.items),
             "charged": fmt(charged, booking.currency) if charged else "",
@@ -155,11 +156,7 @@ async def email_refund(
         subject=f"Booking {booking.reference} cancelled",
         template="booking_cancelled",
         context={
-            "name": name,
-            "reference": booking.reference,
-            "movie": ctx.movie.title,
-            "cinema": ctx.cinema.name,
-            "starts": ctx.local(ctx.showtime.starts_at).strftime("%A %d %B %Y, %H:%M"),
+            **_booking_context(name, booking, ctx),
             "refund": fmt(refund, booking.currency),
             "reason": reason,
         },
