@@ -215,3 +215,23 @@ async def test_a_refund_the_provider_refuses_for_good_fails_at_once(
         [refund] = (await session.scalars(select(Refund))).all()
     assert (refund.status, refund.attempts) == (RefundStatus.failed, 1)
     assert "charge_already_refunded" in (refund.last_error or "")
+
+
+async def test_a_provider_client_that_crashes_is_a_503_not_a_500(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the provider's client raises, the attempt is resolved by asking the provider (here: it
+    never saw it), never left as a 500 with the customer not knowing whether they paid."""
+    st = await make_showtime(app, rows=1, seats_per_row=4)
+    alice = await make_customer(app)
+    held = await hold(client, alice, st.showtime_id, st.seat_ids[:1])
+    provider = context_for_app(app).provider
+
+    async def crashing(**_: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(provider, "charge", crashing)
+    answer = await client.post(f"/api/v1/bookings/{held['reference']}/pay", json=CARD, headers=alice.headers)
+    assert (answer.status_code, answer.json()["code"]) == (503, "payment_provider_unavailable")
+    [attempt] = await _payments(app)
+    assert (attempt.status, attempt.failure_message) == (PaymentStatus.declined, payflow.NOT_REACHED)

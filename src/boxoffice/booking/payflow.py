@@ -184,6 +184,10 @@ async def ask_provider(
         return await call()
     except ProviderError as exc:
         log.warning("charge %s: provider error (%s); asking whether it went through", payment.id, exc)
+    except AppError:
+        raise  # refused before any charge (the caller declines the attempt)
+    except Exception:  # a provider client that failed in an unforeseen way: nothing is known either
+        log.exception("charge %s: the provider call failed; asking whether it went through", payment.id)
     try:
         found = await provider.lookup(idempotency_key=payment.idempotency_key, metadata=metadata)
     except ProviderError as exc:

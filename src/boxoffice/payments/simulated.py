@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import re
@@ -102,13 +103,19 @@ class Ledger:
             if key in _ready and self.path.exists():
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            try:
-                conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.executescript(_SCHEMA)
-            finally:
-                conn.close()
+            # Several worker processes may open a new ledger at once: switching the journal to WAL takes
+            # an exclusive lock that SQLite's busy timeout does not wait for, so creation is serialised
+            # across processes with a lock file.
+            with self.path.with_name(self.path.name + ".lock").open("a") as guard:
+                fcntl.flock(guard, fcntl.LOCK_EX)
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA busy_timeout = 30000")
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        conn.execute("PRAGMA journal_mode = WAL")
+                    conn.executescript(_SCHEMA)
+                finally:
+                    conn.close()
             _ready.add(key)
 
     @contextlib.contextmanager
